@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"sotto"
+)
+
+// Tx is the transaction a Write function runs in. Its statements run inside
+// the caller's own savepoint: if the function returns an error, only its own
+// work is rolled back. A Tx must not be used after the function returns.
+type Tx struct {
+	tx    *sql.Tx
+	ctx   context.Context
+	db    *DB
+	after []func()
+}
+
+// Exec runs a statement that returns no rows.
+func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, query, args...)
+}
+
+// Query runs a statement that returns rows, inside the transaction.
+func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, query, args...)
+}
+
+// QueryRow runs a statement that returns at most one row.
+func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, query, args...)
+}
+
+// Dialect reports the database behind the transaction.
+func (t *Tx) Dialect() Dialect { return t.db.dialect }
+
+// Now returns the store clock (microsecond precision).
+func (t *Tx) Now() time.Time { return t.db.Now() }
+
+// AfterCommit registers f to run, in the caller's goroutine, after the
+// transaction holding this function's work has committed durably. It does
+// not run if the work is rolled back.
+func (t *Tx) AfterCommit(f func()) { t.after = append(t.after, f) }
+
+type writeReq struct {
+	ctx   context.Context
+	fn    func(*Tx) error
+	err   error
+	after []func()
+	done  chan struct{}
+}
+
+// Write runs fn inside a write transaction and returns once that
+// transaction has committed durably (or failed). Concurrent calls are
+// grouped into one transaction and one fsync; each call's work runs in its
+// own savepoint, so an error from one fn rolls back only that fn's work and
+// is returned to its caller alone. If the commit itself fails, every caller
+// in the batch gets an error. After a successful commit, functions
+// registered with Tx.AfterCommit run before Write returns.
+//
+// A caller whose ctx is done before its turn is skipped and gets ctx's
+// error; once fn has started it is not interrupted. Write returns a
+// KindUnavailable *sotto.Error after Close.
+func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return sotto.Errorf(sotto.KindUnavailable, "The server is shutting down.")
+	}
+	select {
+	case db.reqs <- r:
+		db.closeMu.RUnlock()
+	case <-ctx.Done():
+		db.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	<-r.done
+	if r.err != nil {
+		return r.err
+	}
+	for _, f := range r.after {
+		f()
+	}
+	return nil
+}
+
+// writer is one writer goroutine: it takes the first pending request, then
+// whatever else is already queued (up to maxBatch), and commits them as one.
+func (db *DB) writer() {
+	defer db.wg.Done()
+	batch := make([]*writeReq, 0, db.maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-db.reqs:
+			batch = append(batch, r)
+		case <-db.stop:
+			// Drain what was queued before Close, then exit.
+			for {
+				select {
+				case r := <-db.reqs:
+					db.commit([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case r := <-db.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs one batch in one transaction and answers every request.
+func (db *DB) commit(batch []*writeReq) {
+	defer func() {
+		for _, r := range batch {
+			close(r.done)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		failAll(batch, fmt.Errorf("store: begin: %w", err))
+		return
+	}
+	useSavepoints := len(batch) > 1
+	ran := 0
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		if useSavepoints {
+			if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				sqlTx.Rollback()
+				failAll(batch, fmt.Errorf("store: savepoint: %w", err))
+				return
+			}
+		}
+		t := &Tx{tx: sqlTx, ctx: ctx, db: db}
+		r.err = run(r.fn, t)
+		switch {
+		case r.err != nil && !useSavepoints:
+			sqlTx.Rollback()
+			return
+		case r.err != nil:
+			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+				sqlTx.Rollback()
+				failAll(batch, fmt.Errorf("store: rollback to savepoint: %w", err))
+				return
+			}
+			if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+				sqlTx.Rollback()
+				failAll(batch, fmt.Errorf("store: release savepoint: %w", err))
+				return
+			}
+		default:
+			r.after = t.after
+			ran++
+			if useSavepoints {
+				if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+					sqlTx.Rollback()
+					failAll(batch, fmt.Errorf("store: release savepoint: %w", err))
+					return
+				}
+			}
+		}
+	}
+	if ran == 0 {
+		sqlTx.Rollback()
+		return
+	}
+	if err := sqlTx.Commit(); err != nil {
+		failAll(batch, fmt.Errorf("store: commit: %w", err))
+	}
+}
+
+// run calls fn, turning a panic into an internal error so that one bad
+// caller cannot take down the writer.
+func run(fn func(*Tx) error, t *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &sotto.Error{Kind: sotto.KindInternal, Op: "store.Write", Err: fmt.Errorf("write function panicked (%T)", p)}
+		}
+	}()
+	return fn(t)
+}
+
+// failAll gives err to every request that has no error of its own yet (or
+// whose work was rolled back with the transaction).
+func failAll(batch []*writeReq, err error) {
+	for _, r := range batch {
+		if r.err == nil {
+			r.err = &sotto.Error{Kind: sotto.KindInternal, Op: "store.Write", Err: err}
+		}
+		r.after = nil
+	}
+}
