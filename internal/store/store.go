@@ -35,7 +35,9 @@ type Options struct {
 	// Zero means 128; one disables group commit (one transaction per write).
 	MaxBatch int
 	// Writers is the number of concurrent writer goroutines. SQLite always
-	// uses one; PostgreSQL defaults to 4.
+	// uses one. PostgreSQL defaults to one as well: per-organization chains
+	// (audit, event log) lock a head row, and one writer keeps those locks
+	// deadlock-free while group commit supplies the throughput.
 	Writers int
 	// Readers bounds the reader pool (default 8).
 	Readers int
@@ -84,7 +86,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if IsPostgresDSN(dsn) {
 		db.dialect = Postgres
 		if opts.Writers <= 0 {
-			opts.Writers = 4
+			opts.Writers = 1
 		}
 		err = db.openPostgres(ctx, dsn, opts)
 	} else {
@@ -200,4 +202,15 @@ func (db *DB) Close() error {
 	db.closeMu.Unlock()
 	db.wg.Wait()
 	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// Query runs a read-only query on the reader pool. Packages that keep their
+// own tables (audit, for one) read through it; writes go through Write.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.r.QueryContext(ctx, query, args...)
+}
+
+// QueryRow runs a read-only single-row query on the reader pool.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.r.QueryRowContext(ctx, query, args...)
 }
