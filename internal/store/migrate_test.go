@@ -65,6 +65,3 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("error leaks the password: %v", err)
 	}
 }
-
-
-
