@@ -8,7 +8,7 @@ import (
 )
 
 // InsertOrg validates o, gives it an id and creation time if unset, and
-// inserts it. Errors: KindInvalid, KindConflict, KindInternal.
+// inserts it with its newly generated organization key. Errors: KindInvalid, KindConflict, KindInternal.
 func (t *Tx) InsertOrg(o *sotto.Org) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -20,7 +20,10 @@ func (t *Tx) InsertOrg(o *sotto.Org) error {
 		o.CreatedAt = t.Now()
 	}
 	_, err := t.Exec(`INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)`, o.ID, o.Name, micros(o.CreatedAt))
-	return insertErr(err, "store.InsertOrg", "organization")
+	if err != nil {
+		return insertErr(err, "store.InsertOrg", "organization")
+	}
+	return t.insertKey(orgKeyID(o.ID), o.ID)
 }
 
 // InsertLocation inserts l into its org. Errors: KindInvalid, KindNotFound

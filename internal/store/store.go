@@ -18,6 +18,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	"sotto/internal/crypt"
 )
 
 // Dialect names the SQL database behind a DB.
@@ -43,6 +45,9 @@ type Options struct {
 	Readers int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Keys unwraps the organization keys that encrypt personal data. A DB
+	// without Keys can run migrations and read non-personal tables only.
+	Keys *crypt.Keyring
 }
 
 // DB is a handle on the sotto database. It is safe for concurrent use.
@@ -51,6 +56,7 @@ type DB struct {
 	w       *sql.DB // writer connection(s)
 	r       *sql.DB // reader pool
 	now     func() time.Time
+	keys    *crypt.Keyring
 
 	reqs     chan *writeReq
 	maxBatch int
@@ -81,7 +87,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db := &DB{now: opts.Now, maxBatch: opts.MaxBatch, stop: make(chan struct{})}
+	db := &DB{now: opts.Now, keys: opts.Keys, maxBatch: opts.MaxBatch, stop: make(chan struct{})}
 	var err error
 	if IsPostgresDSN(dsn) {
 		db.dialect = Postgres

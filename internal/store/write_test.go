@@ -169,7 +169,8 @@ func TestWriteAfterClose(t *testing.T) {
 func TestWriteIsDurableAcrossReopen(t *testing.T) {
 	dsn := storetest.SQLiteDSN(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dsn, store.Options{})
+	keys := storetest.Keyring(t)
+	db, err := store.Open(ctx, dsn, store.Options{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestWriteIsDurableAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	db, err = store.Open(ctx, dsn, store.Options{})
+	db, err = store.Open(ctx, dsn, store.Options{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the admin connection
 
+	"sotto/internal/crypt"
 	"sotto/internal/store"
 )
 
@@ -90,9 +91,22 @@ func Postgres(tb testing.TB, opts store.Options) *store.DB {
 	return open(tb, PostgresDSN(tb), opts)
 }
 
+// Keyring returns a keyring over a fresh master key file in a temp dir.
+func Keyring(tb testing.TB) *crypt.Keyring {
+	tb.Helper()
+	m, err := crypt.OpenMasterFile(filepath.Join(tb.TempDir(), "master.key"))
+	if err != nil {
+		tb.Fatalf("master key: %v", err)
+	}
+	return crypt.NewKeyring(m, 1000)
+}
+
 func open(tb testing.TB, dsn string, opts store.Options) *store.DB {
 	tb.Helper()
 	ctx := context.Background()
+	if opts.Keys == nil {
+		opts.Keys = Keyring(tb)
+	}
 	db, err := store.Open(ctx, dsn, opts)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)

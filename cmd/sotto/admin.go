@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"sotto"
+	"sotto/internal/auth"
+	"sotto/internal/config"
+	"sotto/internal/store"
+)
+
+const adminUsage = `Usage: sotto admin <subcommand> [flags]
+
+Subcommands (output is JSON on stdout; messages go to stderr):
+  create-org         --name NAME
+  create-user        --org ORG_ID --role ROLE --email EMAIL --name NAME [--password-stdin]
+  create-department  --org ORG_ID --name NAME [--location LOCATION_ID]
+  add-member         --department DEPT_ID --user USER_ID
+
+Every subcommand also takes the data settings of "sotto serve" (--data,
+--database, --master-key, ...) and is safe to run while the server runs.
+`
+
+// admin runs the administrative subcommands.
+func admin(ctx context.Context, env *environ, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(env.stderr, adminUsage)
+		if len(args) == 0 {
+			return usageError{"admin needs a subcommand"}
+		}
+		return nil
+	}
+	sub, rest := args[0], args[1:]
+	var d dataFlags
+	fs := env.flagSet("admin " + sub)
+	d.register(fs)
+	var name, org, role, email, dept, user, location string
+	var pwStdin bool
+	var summary string
+	switch sub {
+	case "create-org":
+		summary = "Create an organization (a practice)."
+		fs.StringVar(&name, "name", "", "organization name (required)")
+	case "create-user":
+		summary = "Create a user. Staff get a TOTP enrollment URI; a password is generated unless --password-stdin."
+		fs.StringVar(&org, "org", "", "organization id (required)")
+		fs.StringVar(&role, "role", "", "role: admin, provider, nurse, front_desk, billing, compliance (required)")
+		fs.StringVar(&email, "email", "", "sign-in e-mail address (required)")
+		fs.StringVar(&name, "name", "", "full name (required)")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "create-department":
+		summary = "Create a department (a queue of staff)."
+		fs.StringVar(&org, "org", "", "organization id (required)")
+		fs.StringVar(&name, "name", "", "department name (required)")
+		fs.StringVar(&location, "location", "", "location id (optional)")
+	case "add-member":
+		summary = "Add a user to a department."
+		fs.StringVar(&dept, "department", "", "department id (required)")
+		fs.StringVar(&user, "user", "", "user id (required)")
+	default:
+		fmt.Fprint(env.stderr, adminUsage)
+		return usageError{fmt.Sprintf("unknown admin subcommand %q", sub)}
+	}
+	fs.Usage = func() { config.Usage(env.stderr, "admin "+sub, summary, fs) }
+	if err := config.Resolve(fs, rest, env.getenv); err != nil {
+		return err
+	}
+	log, err := env.newLogger("text", "warn")
+	if err != nil {
+		return err
+	}
+	a, err := d.open(ctx, log, true)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+
+	var out any
+	switch sub {
+	case "create-org":
+		o := &sotto.Org{Name: trimmed(name)}
+		err = a.db.Write(ctx, func(tx *store.Tx) error { return tx.InsertOrg(o) })
+		out = map[string]string{"id": o.ID}
+	case "create-user":
+		out, err = createUser(ctx, env, a, org, role, email, name, pwStdin)
+	case "create-department":
+		dp := &sotto.Department{OrgID: org, LocationID: location, Name: trimmed(name)}
+		if _, err = a.db.Org(ctx, org); err == nil {
+			err = a.db.Write(ctx, func(tx *store.Tx) error { return tx.InsertDepartment(dp) })
+		}
+		out = map[string]string{"id": dp.ID}
+	case "add-member":
+		err = a.db.Write(ctx, func(tx *store.Tx) error { return tx.AddDepartmentMember(dept, user) })
+		out = map[string]string{"department_id": dept, "user_id": user}
+	}
+	if err != nil {
+		return cliError(err)
+	}
+	return json.NewEncoder(env.stdout).Encode(out)
+}
+
+func createUser(ctx context.Context, env *environ, a *app, orgID, role, email, name string, pwStdin bool) (any, error) {
+	o, err := a.db.Org(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	r := sotto.Role(role)
+	if !r.IsStaff() {
+		return nil, sotto.Errorf(sotto.KindInvalid, "--role must be one of admin, provider, nurse, front_desk, billing, compliance (patients are invited by staff).")
+	}
+	password := ""
+	if pwStdin {
+		b, err := io.ReadAll(io.LimitReader(env.stdin, 4096))
+		if err != nil {
+			return nil, fmt.Errorf("read password: %w", err)
+		}
+		password, _, _ = strings.Cut(string(b), "\n")
+		password = strings.TrimRight(password, "\r")
+		if password == "" {
+			return nil, sotto.Errorf(sotto.KindInvalid, "--password-stdin: standard input held no password.")
+		}
+	}
+	u := &sotto.User{OrgID: o.ID, Role: r, Email: email, Name: trimmed(name)}
+	u.Email = sotto.NormalizeEmail(u.Email)
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	en, err := auth.Enroll(o.Name, u.Name, u.Email, password, true, auth.DefaultParams)
+	if err != nil {
+		return nil, err
+	}
+	err = a.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.InsertUser(u, store.Credentials{PasswordHash: en.PasswordHash, TOTPSecret: en.TOTPSecret})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{"id": u.ID, "totp_uri": en.TOTPURI}
+	if en.Password != "" {
+		out["password"] = en.Password
+	}
+	return out, nil
+}
+
+// cliError turns a domain error into a one-line message for the terminal:
+// the client-safe message, or the full chain for internal errors (which
+// carry no PHI).
+func cliError(err error) error {
+	if k := sotto.ErrorKind(err); k != sotto.KindInternal && k != "" {
+		return fmt.Errorf("%s: %s", sotto.ErrorCode(err), sotto.ErrorMessage(err))
+	}
+	return err
+}

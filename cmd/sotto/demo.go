@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"sotto"
+	"sotto/internal/auth"
+	"sotto/internal/store"
+)
+
+// demoOrgName marks the demo practice; sotto never seeds beside real data.
+const demoOrgName = "Lakeside Clinic (DEMO - fake data)"
+
+// demoPassword is the shared password of every demo account. It is printed
+// on purpose: the demo holds only invented people.
+const demoPassword = "lakeside-demo-only-2026"
+
+// seedDemo creates the fake Lakeside Clinic: two locations, departments and
+// one user of each staff role, then prints their sign-ins. It refuses a
+// database that already holds any other organization.
+func seedDemo(ctx context.Context, env *environ, a *app, orgs int) error {
+	if orgs > 0 {
+		var demo bool
+		rows, err := a.db.Query(ctx, `SELECT name FROM orgs`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return err
+			}
+			if name != demoOrgName {
+				rows.Close()
+				return fmt.Errorf("--demo refuses to seed a database that already holds real data; use an empty --data directory")
+			}
+			demo = true
+		}
+		rows.Close()
+		if demo {
+			fmt.Fprintf(env.stdout, "Demo practice already seeded; sign in as <role>@lakeside.example with password %s.\n", demoPassword)
+			return nil
+		}
+	}
+	type staff struct {
+		role sotto.Role
+		name string
+		dept string
+	}
+	people := []staff{
+		{sotto.RoleAdmin, "Avery Admin (demo)", ""},
+		{sotto.RoleProvider, "Dr. Parker Provider (demo)", "Cardiology"},
+		{sotto.RoleNurse, "Noel Nurse (demo)", "Nursing"},
+		{sotto.RoleFrontDesk, "Frankie Frontdesk (demo)", "Front Desk"},
+		{sotto.RoleBilling, "Bailey Billing (demo)", "Billing"},
+		{sotto.RoleCompliance, "Casey Compliance (demo)", ""},
+	}
+	type signIn struct{ email, uri string }
+	var signIns []signIn
+	err := a.db.Write(ctx, func(tx *store.Tx) error {
+		o := &sotto.Org{Name: demoOrgName}
+		if err := tx.InsertOrg(o); err != nil {
+			return err
+		}
+		main := &sotto.Location{OrgID: o.ID, Name: "Lakeside Main Street (demo)"}
+		north := &sotto.Location{OrgID: o.ID, Name: "Lakeside North (demo)"}
+		for _, l := range []*sotto.Location{main, north} {
+			if err := tx.InsertLocation(l); err != nil {
+				return err
+			}
+		}
+		depts := map[string]*sotto.Department{}
+		for _, name := range []string{"Front Desk", "Nursing", "Billing", "Cardiology"} {
+			d := &sotto.Department{OrgID: o.ID, LocationID: main.ID, Name: name}
+			if name == "Cardiology" {
+				d.LocationID = north.ID
+			}
+			if err := tx.InsertDepartment(d); err != nil {
+				return err
+			}
+			depts[name] = d
+		}
+		for _, p := range people {
+			email := strings.ReplaceAll(string(p.role), "_", "") + "@lakeside.example"
+			en, err := auth.Enroll("Lakeside Clinic", p.name, email, demoPassword, true, auth.DefaultParams)
+			if err != nil {
+				return err
+			}
+			u := &sotto.User{OrgID: o.ID, Role: p.role, Email: email, Name: p.name}
+			if err := tx.InsertUser(u, store.Credentials{PasswordHash: en.PasswordHash, TOTPSecret: en.TOTPSecret}); err != nil {
+				return err
+			}
+			if d := depts[p.dept]; d != nil {
+				if err := tx.AddDepartmentMember(d.ID, u.ID); err != nil {
+					return err
+				}
+			}
+			signIns = append(signIns, signIn{email, en.TOTPURI})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "Seeded the demo practice %q (all people in it are invented).\nDemo sign-ins (password %s; add each TOTP URI to an authenticator app):\n", demoOrgName, demoPassword)
+	for _, s := range signIns {
+		fmt.Fprintf(env.stdout, "  %-28s %s\n", s.email, s.uri)
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"sotto/internal/config"
+)
+
+func migrate(ctx context.Context, env *environ, args []string) error {
+	var d dataFlags
+	fs := env.flagSet("migrate")
+	d.register(fs)
+	fs.Usage = func() {
+		config.Usage(env.stderr, "migrate", "Apply pending database migrations and print what was applied as JSON.", fs)
+	}
+	if err := config.Resolve(fs, args, env.getenv); err != nil {
+		return err
+	}
+	log, err := env.newLogger("text", "warn")
+	if err != nil {
+		return err
+	}
+	a, err := d.open(ctx, log, false)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	applied, err := a.db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := a.db.MigrationState(ctx)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"applied": applied, "current": st.Current, "latest": st.Latest, "database": string(a.db.Dialect())}
+	if applied == nil {
+		out["applied"] = []any{}
+	}
+	if err := json.NewEncoder(env.stdout).Encode(out); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}

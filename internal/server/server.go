@@ -1,0 +1,62 @@
+// Package server is sotto's HTTP surface: routes.go lists every route;
+// handlers return errors and respond.go turns them into JSON answers.
+package server
+
+import (
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"sotto/internal/auth"
+	"sotto/internal/store"
+)
+
+// Version is reported by GET /version; cmd/sotto sets it from build info.
+type Version struct {
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+	Commit    string `json:"commit,omitempty"`
+}
+
+// Config holds what the server needs beyond its dependencies.
+type Config struct {
+	PublicURL string // base URL for links in notifications and setup
+	TLS       bool   // serving TLS directly, or behind a TLS proxy: sends HSTS and Secure cookies
+	Version   Version
+	// PasswordParams are the argon2id parameters for new passwords.
+	PasswordParams auth.Params
+}
+
+// Server serves sotto's HTTP API and pages.
+type Server struct {
+	db       *store.DB
+	log      *slog.Logger
+	cfg      Config
+	tls      bool
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	csrf     *http.CrossOriginProtection
+	started  time.Time
+	patterns []string
+}
+
+// New builds a Server over db. log receives access and error lines; it must
+// never be handed PHI.
+func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
+	s := &Server{db: db, log: log, cfg: cfg, tls: cfg.TLS, mux: http.NewServeMux(), pages: parsePages(), csrf: http.NewCrossOriginProtection(), started: time.Now()}
+	s.routes()
+	return s
+}
+
+// handle registers h for pattern, adapting the error-returning handler.
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.serveError(w, r, err)
+		}
+	})
+}
+
+// Patterns lists every registered route pattern, for route-coverage tests.
+func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }

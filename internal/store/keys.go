@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"sotto"
+	"sotto/internal/crypt"
+)
+
+// InstanceKeyID names the deployment-wide key whose blind index finds
+// sign-in e-mail addresses before the organization is known.
+const InstanceKeyID = "instance"
+
+func orgKeyID(orgID string) string { return "org:" + orgID }
+
+// WrappedKey is one row of the keys table: key material wrapped by the
+// master key, never stored unwrapped.
+type WrappedKey struct {
+	ID      string
+	Wrapped []byte
+}
+
+func (db *DB) keyring(op string) (*crypt.Keyring, error) {
+	if db.keys == nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: errors.New("store opened without a keyring")}
+	}
+	return db.keys, nil
+}
+
+// insertKey creates and stores wrapped key material for id (an org id, or
+// InstanceKeyID).
+func (t *Tx) insertKey(keyID, orgID string) error {
+	kr, err := t.db.keyring("store.insertKey")
+	if err != nil {
+		return err
+	}
+	wrapped, err := kr.NewOrgKey(orgID)
+	if err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "store.insertKey", Err: err}
+	}
+	now := micros(t.Now())
+	_, err = t.Exec(`INSERT INTO keys (id, wrapped, created_at, updated_at) VALUES ($1, $2, $3, $3)`, keyID, wrapped, now)
+	return insertErr(err, "store.insertKey", "key")
+}
+
+// orgKey returns the unwrapped key of an org (or the instance key, with
+// orgID InstanceKeyID), creating the instance key on first use.
+func (t *Tx) orgKey(orgID string) (*crypt.OrgKey, error) {
+	kr, err := t.db.keyring("store.orgKey")
+	if err != nil {
+		return nil, err
+	}
+	id := orgKeyID(orgID)
+	if orgID == InstanceKeyID {
+		id = InstanceKeyID
+	}
+	var wrapped []byte
+	err = t.QueryRow(`SELECT wrapped FROM keys WHERE id = $1`, id).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) && orgID == InstanceKeyID {
+		if err := t.insertKey(InstanceKeyID, InstanceKeyID); err != nil {
+			return nil, err
+		}
+		err = t.QueryRow(`SELECT wrapped FROM keys WHERE id = $1`, id).Scan(&wrapped)
+	}
+	if err != nil {
+		return nil, notFound(err, "store.orgKey", "Organization not found.")
+	}
+	k, err := kr.Org(orgID, wrapped)
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.orgKey", Err: err}
+	}
+	return k, nil
+}
+
+// OrgKey returns the unwrapped key of an org for callers that sign or
+// encrypt outside a write (audit checkpoints, reads). Errors: KindNotFound,
+// KindInternal (including tampered key material).
+func (db *DB) OrgKey(ctx context.Context, orgID string) (*crypt.OrgKey, error) {
+	kr, err := db.keyring("store.OrgKey")
+	if err != nil {
+		return nil, err
+	}
+	var wrapped []byte
+	if err := db.r.QueryRowContext(ctx, `SELECT wrapped FROM keys WHERE id = $1`, orgKeyID(orgID)).Scan(&wrapped); err != nil {
+		return nil, notFound(err, "store.OrgKey", "Organization not found.")
+	}
+	k, err := kr.Org(orgID, wrapped)
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.OrgKey", Err: err}
+	}
+	return k, nil
+}
+
+// WrappedKeys lists every row of the keys table, for rotation and status.
+func (db *DB) WrappedKeys(ctx context.Context) ([]WrappedKey, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, wrapped FROM keys ORDER BY id`)
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.WrappedKeys", Err: err}
+	}
+	defer rows.Close()
+	var out []WrappedKey
+	for rows.Next() {
+		var k WrappedKey
+		if err := rows.Scan(&k.ID, &k.Wrapped); err != nil {
+			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.WrappedKeys", Err: err}
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceWrappedKey stores new wrapped bytes for id only if the row still
+// holds old (so a concurrent rotation is never overwritten). It reports
+// whether the row was replaced.
+func (t *Tx) ReplaceWrappedKey(id string, old, wrapped []byte) (bool, error) {
+	res, err := t.Exec(`UPDATE keys SET wrapped = $1, updated_at = $2 WHERE id = $3 AND wrapped = $4`, wrapped, micros(t.Now()), id, old)
+	if err != nil {
+		return false, &sotto.Error{Kind: sotto.KindInternal, Op: "store.ReplaceWrappedKey", Err: err}
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// KeyOrgID returns the org id a keys row belongs to (InstanceKeyID for the
+// instance key).
+func KeyOrgID(keyID string) string {
+	if keyID == InstanceKeyID {
+		return InstanceKeyID
+	}
+	return keyID[len("org:"):]
+}

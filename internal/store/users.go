@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+
+	"sotto"
+	"sotto/internal/crypt"
+)
+
+// Credentials are a user's secrets as stored: a password hash (argon2id
+// PHC string, empty for none) and a TOTP secret (encrypted at rest).
+type Credentials struct {
+	PasswordHash string
+	TOTPSecret   []byte
+}
+
+// InsertUser validates u (whose Email is normalized here), encrypts its
+// e-mail and name under its org's key, indexes the e-mail with the instance
+// key's blind index, and inserts it. Errors: KindInvalid, KindConflict (the
+// e-mail is taken anywhere in this deployment), KindNotFound (unknown org),
+// KindInternal. The conflict message never repeats the address.
+func (t *Tx) InsertUser(u *sotto.User, c Credentials) error {
+	u.Email = sotto.NormalizeEmail(u.Email)
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if u.ID == "" {
+		u.ID = NewID()
+	}
+	now := t.Now()
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = now
+	}
+	ok, err := t.orgKey(u.OrgID)
+	if err != nil {
+		return err
+	}
+	ik, err := t.orgKey(InstanceKeyID)
+	if err != nil {
+		return err
+	}
+	emailEnc, err := ok.Seal([]byte(u.Email), crypt.AD("users", "email", u.ID))
+	if err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "store.InsertUser", Err: err}
+	}
+	nameEnc, err := ok.Seal([]byte(u.Name), crypt.AD("users", "name", u.ID))
+	if err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "store.InsertUser", Err: err}
+	}
+	var totpEnc []byte
+	if c.TOTPSecret != nil {
+		if totpEnc, err = ok.Seal(c.TOTPSecret, crypt.AD("users", "totp_secret", u.ID)); err != nil {
+			return &sotto.Error{Kind: sotto.KindInternal, Op: "store.InsertUser", Err: err}
+		}
+	}
+	_, err = t.Exec(`INSERT INTO users (id, org_id, role, email_idx, email_enc, name_enc, password_hash, totp_secret_enc, disabled, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		u.ID, u.OrgID, string(u.Role), ik.BlindIndex("email", u.Email), emailEnc, nameEnc, c.PasswordHash, totpEnc, u.Disabled, micros(u.CreatedAt))
+	if isUniqueViolation(err) {
+		return &sotto.Error{Kind: sotto.KindConflict, Op: "store.InsertUser", Msg: "A user with this e-mail address already exists.", Err: err}
+	}
+	return insertErr(err, "store.InsertUser", "user")
+}
+
+// User reads and decrypts one user of org orgID. A user of another org is
+// reported as not found. Errors: KindNotFound, KindInternal.
+func (db *DB) User(ctx context.Context, orgID, id string) (*sotto.User, error) {
+	if !ValidID(id) {
+		return nil, sotto.Errorf(sotto.KindNotFound, "User not found.")
+	}
+	var u sotto.User
+	var emailEnc, nameEnc []byte
+	var created int64
+	err := db.r.QueryRowContext(ctx, `SELECT id, org_id, role, email_enc, name_enc, disabled, created_at
+		FROM users WHERE id = $1 AND org_id = $2`, id, orgID).
+		Scan(&u.ID, &u.OrgID, &u.Role, &emailEnc, &nameEnc, &u.Disabled, &created)
+	if err != nil {
+		return nil, notFound(err, "store.User", "User not found.")
+	}
+	ok, err := db.OrgKey(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	email, err := ok.Open(emailEnc, crypt.AD("users", "email", u.ID))
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.User", Err: err}
+	}
+	name, err := ok.Open(nameEnc, crypt.AD("users", "name", u.ID))
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.User", Err: err}
+	}
+	u.Email, u.Name, u.CreatedAt = string(email), string(name), fromMicros(created)
+	return &u, nil
+}
