@@ -28,11 +28,18 @@ func GeneratePassword() string {
 // internal error from the random source or hashing.
 func Enroll(issuer, name, email, password string, withTOTP bool, p Params) (*Enrollment, error) {
 	e := &Enrollment{}
+	personal := PersonalStrings(name, email)
 	if password == "" {
-		password = GeneratePassword()
+		// A random password can, rarely, contain a short name part or a
+		// predictable run; draw again until one passes the policy.
+		for range 100 {
+			if password = GeneratePassword(); CheckPasswordPolicy(password, personal...) == nil {
+				break
+			}
+		}
 		e.Password = password
 	}
-	if err := CheckPasswordPolicy(password, PersonalStrings(name, email)...); err != nil {
+	if err := CheckPasswordPolicy(password, personal...); err != nil {
 		return nil, err
 	}
 	h, err := HashPassword(password, p)

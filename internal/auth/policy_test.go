@@ -22,7 +22,7 @@ func TestCheckPasswordPolicy(t *testing.T) {
 		{"exactly 12", "k7#vR2m!xQ9z", nil, ""},
 		{"11 chars", "k7#vR2m!xQ9", nil, CodePasswordTooShort},
 		{"empty", "", nil, CodePasswordTooShort},
-		{"12 bytes but 4 runes", "日本語ü", nil, CodePasswordTooShort},
+		{"24 bytes but 8 runes", "日本語パスワード", nil, CodePasswordTooShort},
 		{"12 runes multibyte", "日本語の長いパスワードです", nil, ""},
 		{"256 runes", strings.Repeat("violet-tractor-9", 16), nil, ""},
 		{"257 runes", strings.Repeat("violet-tractor-9", 16) + "q", nil, CodePasswordTooLong},

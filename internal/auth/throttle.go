@@ -146,7 +146,6 @@ func (t *Throttle) Fail(key string) {
 		e = el.Value.(*throttleEntry)
 		if t.expired(e, now) {
 			e.failures = 0
-			e.lockedUntil = time.Time{}
 		}
 		t.lru.MoveToBack(el)
 	} else {

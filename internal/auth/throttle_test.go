@@ -126,6 +126,25 @@ func TestThrottleDecayWaitsForLockout(t *testing.T) {
 	mustAllow(t, th, "k", false, 4*time.Hour)
 }
 
+func TestThrottleDecayBehindLiveEntry(t *testing.T) {
+	// An expired key that is not at the old end of the list (a locked
+	// key ahead of it outlives Window) is reset in place by Fail.
+	clock := newFakeClock()
+	th := NewThrottle(ThrottleConfig{FreeAttempts: 2, BaseDelay: 2 * time.Hour, Window: time.Hour, MaxDelay: 10 * time.Hour}, clock.Now)
+	for range 3 {
+		th.Fail("a") // third failure locks a for 2 h
+	}
+	th.Fail("b")
+	th.Fail("b") // two free failures, no lockout
+	clock.Advance(90 * time.Minute)
+	th.Fail("b") // b's earlier failures are forgotten: this is its first
+	mustAllow(t, th, "b", true, 0)
+	mustAllow(t, th, "a", false, 30*time.Minute)
+	if th.Len() != 2 {
+		t.Fatalf("Len = %d; want 2", th.Len())
+	}
+}
+
 func TestThrottleSucceedResets(t *testing.T) {
 	clock := newFakeClock()
 	th := NewThrottle(ThrottleConfig{}, clock.Now)

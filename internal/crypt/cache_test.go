@@ -117,11 +117,11 @@ func TestKeyringConcurrent(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
-	for g := range 16 {
+	for g := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 50 {
+			for i := range 30 {
 				og := orgs[(g+i)%len(orgs)]
 				o, err := kr.Org(og.id, og.wrapped)
 				if err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -130,7 +131,9 @@ func (m *FileMaster) PrimaryKeyID() uint32 {
 // readMasterFile opens, permission-checks and parses the keyset at path.
 // A missing file yields an error satisfying errors.Is(err, fs.ErrNotExist).
 func readMasterFile(path string) (*fileMasterState, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY, 0)
+	// O_NONBLOCK: opening a FIFO planted at path must not hang start-up; it
+	// is then rejected as not a regular file. No effect on regular files.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("crypt: master key file %s: %w", path, err)

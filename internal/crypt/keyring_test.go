@@ -245,3 +245,29 @@ func TestSignVerify(t *testing.T) {
 		t.Error("mutating PublicKey's result affected the org key")
 	}
 }
+
+func TestOrgSealRefusesReservedAD(t *testing.T) {
+	kr := NewKeyring(newTestMaster(t), 4)
+	o, _ := testOrg(t, kr, "org-1")
+	if _, err := o.Seal([]byte("x"), AD("patient_keys", "keyset", "pat-1")); err == nil {
+		t.Error("Seal under the wrapped-data-key AD succeeded")
+	}
+	if _, err := o.Seal([]byte("x"), AD("patient_keys", "other", "pat-1")); err != nil {
+		t.Errorf("Seal under an ordinary AD: %v", err)
+	}
+}
+
+func TestStringsRedact(t *testing.T) {
+	v := NewVaultTransit("http://vault:8200", "s.super-secret-token", "sotto", nil)
+	kr := NewKeyring(newTestMaster(t), 4)
+	o, _ := testOrg(t, kr, "org-1")
+	d, _ := testData(t, kr, o, "pat-1")
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := fmt.Sprintf(verb, v); strings.Contains(s, "super-secret") {
+			t.Errorf("%s of VaultTransit leaks token: %s", verb, s)
+		}
+	}
+	if got := fmt.Sprint(o, d); got != "crypt.OrgKey(org-1) crypt.DataKey(pat-1)" {
+		t.Errorf("String = %q", got)
+	}
+}

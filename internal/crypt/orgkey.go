@@ -1,6 +1,7 @@
 package crypt
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -84,10 +85,20 @@ func rawEd25519Public(h *keyset.Handle) (ed25519.PublicKey, error) {
 // OrgID returns the organization this key belongs to.
 func (o *OrgKey) OrgID() string { return o.orgID }
 
+// String identifies the key without revealing key material, so an OrgKey
+// that ends up in a log line is harmless.
+func (o *OrgKey) String() string { return "crypt.OrgKey(" + o.orgID + ")" }
+
 // Seal encrypts an org-level record (e.g. a staff contact point) with the
 // org's primary AEAD key, authenticating ad (build it with [AD]). Intended
-// caller: the store. Errors come from Tink and never include plaintext.
+// caller: the store. Errors: ad lies in the namespace reserved for wrapped
+// patient keys (AD("patient_keys", "keyset", ...)), so a sealed record could
+// never be passed off as a data key; otherwise errors come from Tink and
+// never include plaintext.
 func (o *OrgKey) Seal(plaintext, ad []byte) ([]byte, error) {
+	if bytes.HasPrefix(ad, appendLP(appendLP(nil, patientKeysTable), keysetColumn)) {
+		return nil, errors.New("crypt: org seal: associated data is reserved for wrapped patient keys")
+	}
 	ct, err := o.aead.Encrypt(plaintext, ad)
 	if err != nil {
 		return nil, fmt.Errorf("crypt: org seal: %w", err)

@@ -18,6 +18,9 @@ type DataKey struct {
 	keyID     uint32
 }
 
+// String identifies the key without revealing key material.
+func (d *DataKey) String() string { return "crypt.DataKey(" + d.patientID + ")" }
+
 // PatientID returns the patient this key belongs to.
 func (d *DataKey) PatientID() string { return d.patientID }
 

@@ -60,6 +60,14 @@ func NewVaultTransit(baseURL, token, keyName string, client *http.Client) *Vault
 	return &VaultTransit{base: strings.TrimRight(baseURL, "/"), token: token, key: keyName, client: client}
 }
 
+// String describes the client without the token, so it is safe to log.
+func (v *VaultTransit) String() string {
+	return "crypt.VaultTransit(" + v.base + ", key=" + v.key + ")"
+}
+
+// GoString is String for %#v, which would otherwise print the token.
+func (v *VaultTransit) GoString() string { return v.String() }
+
 // Encrypt sends the ad envelope around plaintext to
 // POST {base}/v1/transit/encrypt/{key} and returns Vault's "vault:vN:..."
 // ciphertext as bytes. Intended caller: the [Keyring]. Errors: transport
