@@ -15,7 +15,7 @@ const demoOrgName = "Lakeside Clinic (DEMO - fake data)"
 
 // demoPassword is the shared password of every demo account. It is printed
 // on purpose: the demo holds only invented people.
-const demoPassword = "lakeside-demo-only-2026"
+const demoPassword = "harbor violet quartz 71"
 
 // seedDemo creates the fake Lakeside Clinic: two locations, departments and
 // one user of each staff role, then prints their sign-ins. It refuses a

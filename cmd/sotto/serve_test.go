@@ -59,6 +59,7 @@ func startServer(t *testing.T, args ...string) (string, *syncBuffer) {
 		}
 		select {
 		case err := <-done:
+			done <- err // for the cleanup, which waits on done
 			t.Fatalf("serve exited early: %v\nstderr: %s", err, errOut.String())
 		default:
 		}
@@ -234,4 +235,22 @@ func TestAdminCLI(t *testing.T) {
 	}
 	// Data written before rotation is still readable after it.
 	cli("", "admin", "create-department", "--org", org, "--name", "After Rotation")
+}
+
+func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {
+	dir := t.TempDir()
+	_, out := startServer(t, "--data", filepath.Join(dir, "demo"), "--demo")
+	if !strings.Contains(out.String(), "frontdesk@lakeside.example") || !strings.Contains(out.String(), "otpauth://totp/") {
+		t.Fatalf("demo sign-ins not printed:\n%s", out.String())
+	}
+	real := filepath.Join(dir, "real")
+	var o, e bytes.Buffer
+	noenv := func(string) string { return "" }
+	if err := run(context.Background(), []string{"admin", "create-org", "--name", "Real Practice", "--data", real}, noenv, nil, &o, &e); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", real, "--demo"}, noenv, nil, &o, &e)
+	if err == nil || !strings.Contains(err.Error(), "real data") {
+		t.Fatalf("demo over real data: %v", err)
+	}
 }
