@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"sotto"
+	"sotto/internal/audit"
 	"sotto/internal/auth"
 	"sotto/internal/config"
 	"sotto/internal/store"
@@ -83,18 +84,36 @@ func admin(ctx context.Context, env *environ, args []string) error {
 	switch sub {
 	case "create-org":
 		o := &sotto.Org{Name: trimmed(name)}
-		err = a.db.Write(ctx, func(tx *store.Tx) error { return tx.InsertOrg(o) })
+		err = a.db.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertOrg(o); err != nil {
+				return err
+			}
+			return audit.Append(tx, cliEvent(o.ID, sotto.AuditOrgCreate, "org", o.ID))
+		})
 		out = map[string]string{"id": o.ID}
 	case "create-user":
 		out, err = createUser(ctx, env, a, org, role, email, name, pwStdin)
 	case "create-department":
 		dp := &sotto.Department{OrgID: org, LocationID: location, Name: trimmed(name)}
 		if _, err = a.db.Org(ctx, org); err == nil {
-			err = a.db.Write(ctx, func(tx *store.Tx) error { return tx.InsertDepartment(dp) })
+			err = a.db.Write(ctx, func(tx *store.Tx) error {
+				if err := tx.InsertDepartment(dp); err != nil {
+					return err
+				}
+				return audit.Append(tx, cliEvent(org, sotto.AuditDepartmentCreate, "department", dp.ID))
+			})
 		}
 		out = map[string]string{"id": dp.ID}
 	case "add-member":
-		err = a.db.Write(ctx, func(tx *store.Tx) error { return tx.AddDepartmentMember(dept, user) })
+		var d *sotto.Department
+		if d, err = a.db.Department(ctx, dept); err == nil {
+			err = a.db.Write(ctx, func(tx *store.Tx) error {
+				if err := tx.AddDepartmentMember(dept, user); err != nil {
+					return err
+				}
+				return audit.Append(tx, cliEvent(d.OrgID, sotto.AuditDepartmentMember, "user", user))
+			})
+		}
 		out = map[string]string{"department_id": dept, "user_id": user}
 	}
 	if err != nil {
@@ -134,7 +153,10 @@ func createUser(ctx context.Context, env *environ, a *app, orgID, role, email, n
 		return nil, err
 	}
 	err = a.db.Write(ctx, func(tx *store.Tx) error {
-		return tx.InsertUser(u, store.Credentials{PasswordHash: en.PasswordHash, TOTPSecret: en.TOTPSecret})
+		if err := tx.InsertUser(u, store.Credentials{PasswordHash: en.PasswordHash, TOTPSecret: en.TOTPSecret}); err != nil {
+			return err
+		}
+		return audit.Append(tx, cliEvent(o.ID, sotto.AuditUserCreate, "user", u.ID))
 	})
 	if err != nil {
 		return nil, err
@@ -144,6 +166,13 @@ func createUser(ctx context.Context, env *environ, a *app, orgID, role, email, n
 		out["password"] = en.Password
 	}
 	return out, nil
+}
+
+// cliEvent is the audit record of an admin command: the actor is the
+// operator at the server's console.
+func cliEvent(orgID, action, targetType, targetID string) *sotto.AuditEvent {
+	return &sotto.AuditEvent{OrgID: orgID, ActorRole: sotto.AuditRoleSystem, ActorID: "cli", Action: action,
+		TargetType: targetType, TargetID: targetID, Outcome: sotto.AuditSuccess}
 }
 
 // cliError turns a domain error into a one-line message for the terminal:

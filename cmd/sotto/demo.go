@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"sotto"
+	"sotto/internal/audit"
 	"sotto/internal/auth"
 	"sotto/internal/store"
 )
@@ -65,6 +66,9 @@ func seedDemo(ctx context.Context, env *environ, a *app, orgs int) error {
 		if err := tx.InsertOrg(o); err != nil {
 			return err
 		}
+		if err := audit.Append(tx, cliEvent(o.ID, sotto.AuditOrgCreate, "org", o.ID)); err != nil {
+			return err
+		}
 		main := &sotto.Location{OrgID: o.ID, Name: "Lakeside Main Street (demo)"}
 		north := &sotto.Location{OrgID: o.ID, Name: "Lakeside North (demo)"}
 		for _, l := range []*sotto.Location{main, north} {
@@ -91,6 +95,9 @@ func seedDemo(ctx context.Context, env *environ, a *app, orgs int) error {
 			}
 			u := &sotto.User{OrgID: o.ID, Role: p.role, Email: email, Name: p.name}
 			if err := tx.InsertUser(u, store.Credentials{PasswordHash: en.PasswordHash, TOTPSecret: en.TOTPSecret}); err != nil {
+				return err
+			}
+			if err := audit.Append(tx, cliEvent(o.ID, sotto.AuditUserCreate, "user", u.ID)); err != nil {
 				return err
 			}
 			if d := depts[p.dept]; d != nil {

@@ -235,6 +235,24 @@ func TestAdminCLI(t *testing.T) {
 	}
 	// Data written before rotation is still readable after it.
 	cli("", "admin", "create-department", "--org", org, "--name", "After Rotation")
+
+	// Every admin action above is in the org's audit chain, which verifies
+	// and can be checkpointed.
+	out.Reset()
+	if err := run(context.Background(), []string{"audit", "checkpoint", "--org", org, "--data", dir}, func(string) string { return "" }, nil, &out, &errOut); err != nil {
+		t.Fatalf("audit checkpoint: %v", err)
+	}
+	var cp map[string]any
+	if err := json.Unmarshal(out.Bytes(), &cp); err != nil || cp["seq"].(float64) != 6 {
+		t.Fatalf("checkpoint = %v (%v); want seq 6 (org, 2 users, 2 departments, 1 member)", cp, err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"audit", "verify", "--data", dir}, func(string) string { return "" }, nil, &out, &errOut); err != nil {
+		t.Fatalf("audit verify: %v: %s", err, out.String())
+	}
+	if !strings.Contains(out.String(), `"checkpoint_verified":true`) {
+		t.Fatalf("verify report: %s", out.String())
+	}
 }
 
 func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {

@@ -2,10 +2,12 @@ package server
 
 import (
 	"encoding/base32"
+	"net"
 	"net/http"
 	"strings"
 
 	"sotto"
+	"sotto/internal/audit"
 	"sotto/internal/auth"
 	"sotto/internal/store"
 )
@@ -77,7 +79,20 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			admin.OrgID = org.ID
-			return tx.InsertUser(admin, store.Credentials{PasswordHash: en.PasswordHash, TOTPSecret: en.TOTPSecret})
+			if err := tx.InsertUser(admin, store.Credentials{PasswordHash: en.PasswordHash, TOTPSecret: en.TOTPSecret}); err != nil {
+				return err
+			}
+			for _, ev := range []struct{ action, typ, id string }{
+				{sotto.AuditSetup, "org", org.ID}, {sotto.AuditOrgCreate, "org", org.ID}, {sotto.AuditUserCreate, "user", admin.ID},
+			} {
+				err := audit.Append(tx, &sotto.AuditEvent{OrgID: org.ID, ActorRole: sotto.AuditRoleAnonymous, Action: ev.action,
+					TargetType: ev.typ, TargetID: ev.id, Outcome: sotto.AuditSuccess,
+					SourceIP: clientIP(r), UserAgent: r.UserAgent(), RequestID: requestID(r.Context())})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	}
 	if k := sotto.ErrorKind(err); k == sotto.KindInvalid || k == sotto.KindConflict {
@@ -93,4 +108,14 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 		"Secret": base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(en.TOTPSecret),
 		"URI":    en.TOTPURI,
 	})
+}
+
+// clientIP is the peer address of r, for audit records. Forwarded headers
+// are not trusted here: the transport layer owns that decision.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

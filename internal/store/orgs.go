@@ -134,6 +134,22 @@ func (db *DB) Departments(ctx context.Context, orgID string) ([]*sotto.Departmen
 	return out, nil
 }
 
+// Department reads one department. Errors: KindNotFound, KindInternal.
+func (db *DB) Department(ctx context.Context, id string) (*sotto.Department, error) {
+	if !ValidID(id) {
+		return nil, sotto.Errorf(sotto.KindNotFound, "Department not found.")
+	}
+	var d sotto.Department
+	var created int64
+	err := db.r.QueryRowContext(ctx, `SELECT id, org_id, COALESCE(location_id, ''), name, created_at FROM departments WHERE id = $1`, id).
+		Scan(&d.ID, &d.OrgID, &d.LocationID, &d.Name, &created)
+	if err != nil {
+		return nil, notFound(err, "store.Department", "Department not found.")
+	}
+	d.CreatedAt = fromMicros(created)
+	return &d, nil
+}
+
 // DepartmentMembers lists the user ids in a department.
 func (db *DB) DepartmentMembers(ctx context.Context, departmentID string) ([]string, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT user_id FROM department_members WHERE department_id = $1 ORDER BY user_id`, departmentID)
