@@ -87,10 +87,8 @@ func BenchmarkVerify(b *testing.B) {
 // postgresOrNil opens a PostgreSQL store, or returns nil when the test
 // server is not configured (instead of skipping the whole benchmark).
 func postgresOrNil(b *testing.B) *store.DB {
-	if storetest.EnvPostgres == "" || lookupEnv(storetest.EnvPostgres) == "" {
+	if os.Getenv(storetest.EnvPostgres) == "" {
 		return nil
 	}
 	return storetest.Postgres(b, store.Options{})
 }
-
-func lookupEnv(k string) string { v, _ := os.LookupEnv(k); return v }

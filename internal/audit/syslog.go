@@ -80,7 +80,7 @@ func (s *SyslogSink) Send(ctx context.Context, e *sotto.AuditEvent) error {
 	defer s.mu.Unlock()
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
-		if false && s.conn != nil && !s.alive() {
+		if s.conn != nil && !s.alive() {
 			s.closeLocked()
 		}
 		if s.conn == nil {

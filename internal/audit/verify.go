@@ -113,6 +113,15 @@ func VerifyAll(ctx context.Context, db *store.DB, keyFor func(orgID string) ([]b
 
 func verifyOrg(ctx context.Context, db *store.DB, orgID string, pub []byte) (Report, error) {
 	v := newVerifier(ctx, db, orgID)
+	// Rows numbered below 1 lie outside the chain walk: any is forged.
+	var stray sql.NullInt64
+	if err := db.QueryRow(ctx, `SELECT MIN(seq) FROM audit_events WHERE org_id = $1 AND seq < 1`, orgID).Scan(&stray); err != nil {
+		return v.rep, internal("audit.Verify", "read entries", err)
+	}
+	if stray.Valid {
+		v.broken(stray.Int64, ReasonSequenceGap)
+		return v.rep, nil
+	}
 	for v.rep.OK {
 		if err := v.stream(math.MaxInt64); err != nil || !v.rep.OK {
 			return v.rep, err

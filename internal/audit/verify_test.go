@@ -45,9 +45,19 @@ func rewriteFrom(t *testing.T, db *store.DB, org string, from int64, edit func(e
 // forge inserts a self-consistent entry linking to the entry before seq.
 func forge(t *testing.T, db *store.DB, org string, seq int64, moveHead bool) {
 	t.Helper()
+	insertForged(t, db, org, seq, entry(t, db, org, seq-1).Hash, moveHead)
+}
+
+// forgeAt inserts an entry at seq (below 1) with a genesis prev hash.
+func forgeAt(t *testing.T, db *store.DB, org string, seq int64) {
+	t.Helper()
+	insertForged(t, db, org, seq, audit.GenesisHash(), false)
+}
+
+func insertForged(t *testing.T, db *store.DB, org string, seq int64, prev []byte, moveHead bool) {
+	t.Helper()
 	e := sampleEvent(org, 999)
-	e.Seq, e.ID, e.At = seq, store.NewID(), db.Now()
-	e.PrevHash = entry(t, db, org, seq-1).Hash
+	e.Seq, e.ID, e.At, e.PrevHash = seq, store.NewID(), db.Now(), prev
 	e.Hash = audit.EntryHash(e)
 	rawWrite(t, db, func(tx *store.Tx) error {
 		_, err := tx.Exec(`INSERT INTO audit_events (org_id, seq, id, at, actor_id, actor_role, action, target_type,
@@ -101,6 +111,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			}, 1, audit.ReasonHeadMismatch},
 			{"forged entry after head", func(t *testing.T, org string) { forge(t, db, org, 101, false) },
 				101, audit.ReasonHeadMismatch},
+			{"forged entry before the first", func(t *testing.T, org string) { forgeAt(t, db, org, 0) },
+				0, audit.ReasonSequenceGap},
 			{"reorder", func(t *testing.T, org string) {
 				rawWrite(t, db, func(tx *store.Tx) error {
 					for _, s := range [][2]int{{20, -1}, {21, 20}, {-1, 21}} {
