@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"sotto"
 	"sotto/internal/audit"
 	"sotto/internal/auth"
-	"sotto/internal/config"
 	"sotto/internal/store"
 )
 
@@ -36,45 +36,41 @@ func admin(ctx context.Context, env *environ, args []string) error {
 		return nil
 	}
 	sub, rest := args[0], args[1:]
-	var d dataFlags
-	fs := env.flagSet("admin " + sub)
-	d.register(fs)
 	var name, org, role, email, dept, user, location string
 	var pwStdin bool
 	var summary string
+	var register func(fs *flag.FlagSet)
 	switch sub {
 	case "create-org":
 		summary = "Create an organization (a practice)."
-		fs.StringVar(&name, "name", "", "organization name (required)")
+		register = func(fs *flag.FlagSet) { fs.StringVar(&name, "name", "", "organization name (required)") }
 	case "create-user":
 		summary = "Create a user. Staff get a TOTP enrollment URI; a password is generated unless --password-stdin."
-		fs.StringVar(&org, "org", "", "organization id (required)")
-		fs.StringVar(&role, "role", "", "role: admin, provider, nurse, front_desk, billing, compliance (required)")
-		fs.StringVar(&email, "email", "", "sign-in e-mail address (required)")
-		fs.StringVar(&name, "name", "", "full name (required)")
-		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+		register = func(fs *flag.FlagSet) {
+			fs.StringVar(&org, "org", "", "organization id (required)")
+			fs.StringVar(&role, "role", "", "role: admin, provider, nurse, front_desk, billing, compliance (required)")
+			fs.StringVar(&email, "email", "", "sign-in e-mail address (required)")
+			fs.StringVar(&name, "name", "", "full name (required)")
+			fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+		}
 	case "create-department":
 		summary = "Create a department (a queue of staff)."
-		fs.StringVar(&org, "org", "", "organization id (required)")
-		fs.StringVar(&name, "name", "", "department name (required)")
-		fs.StringVar(&location, "location", "", "location id (optional)")
+		register = func(fs *flag.FlagSet) {
+			fs.StringVar(&org, "org", "", "organization id (required)")
+			fs.StringVar(&name, "name", "", "department name (required)")
+			fs.StringVar(&location, "location", "", "location id (optional)")
+		}
 	case "add-member":
 		summary = "Add a user to a department."
-		fs.StringVar(&dept, "department", "", "department id (required)")
-		fs.StringVar(&user, "user", "", "user id (required)")
+		register = func(fs *flag.FlagSet) {
+			fs.StringVar(&dept, "department", "", "department id (required)")
+			fs.StringVar(&user, "user", "", "user id (required)")
+		}
 	default:
 		fmt.Fprint(env.stderr, adminUsage)
 		return usageError{fmt.Sprintf("unknown admin subcommand %q", sub)}
 	}
-	fs.Usage = func() { config.Usage(env.stderr, "admin "+sub, summary, fs) }
-	if err := config.Resolve(fs, rest, env.getenv); err != nil {
-		return err
-	}
-	log, err := env.newLogger("text", "warn")
-	if err != nil {
-		return err
-	}
-	a, err := d.open(ctx, log, true)
+	a, err := env.openData(ctx, "admin "+sub, summary, rest, true, register)
 	if err != nil {
 		return err
 	}

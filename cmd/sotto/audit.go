@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 
 	"sotto"
 	"sotto/internal/audit"
-	"sotto/internal/config"
 )
 
 const auditUsage = `Usage: sotto audit <subcommand> [flags]
@@ -33,20 +33,10 @@ func auditCmd(ctx context.Context, env *environ, args []string) error {
 		return usageError{"audit needs a subcommand: verify or checkpoint"}
 	}
 	sub := args[0]
-	var d dataFlags
 	var org string
-	fs := env.flagSet("audit " + sub)
-	d.register(fs)
-	fs.StringVar(&org, "org", "", "organization id (verify: all when empty; checkpoint: required)")
-	fs.Usage = func() { config.Usage(env.stderr, "audit "+sub, auditUsage, fs) }
-	if err := config.Resolve(fs, args[1:], env.getenv); err != nil {
-		return err
-	}
-	log, err := env.newLogger("text", "warn")
-	if err != nil {
-		return err
-	}
-	a, err := d.open(ctx, log, true)
+	a, err := env.openData(ctx, "audit "+sub, auditUsage, args[1:], true, func(fs *flag.FlagSet) {
+		fs.StringVar(&org, "org", "", "organization id (verify: all when empty; checkpoint: required)")
+	})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"sotto/internal/config"
 	"sotto/internal/crypt"
 	"sotto/internal/store"
 )
@@ -91,6 +92,30 @@ func (d *dataFlags) open(ctx context.Context, log *slog.Logger, migrate bool) (*
 		}
 	}
 	return &app{db: db, keys: keys, master: master, dir: dir}, nil
+}
+
+// openData parses a maintenance command's flags (the data settings plus
+// those extra registers), then opens the data directory, applying pending
+// migrations when migrate is set. Its log goes to stderr, warnings only.
+func (e *environ) openData(ctx context.Context, name, summary string, args []string, migrate bool, extra func(*flag.FlagSet)) (*app, error) {
+	var d dataFlags
+	fs := e.flagSet(name)
+	d.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	fs.Usage = func() { config.Usage(e.stderr, name, summary, fs) }
+	if err := config.Resolve(fs, args, e.getenv); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Sprintf("sotto %s takes no arguments (got %q)", name, fs.Arg(0))}
+	}
+	log, err := e.newLogger("text", "warn")
+	if err != nil {
+		return nil, err
+	}
+	return d.open(ctx, log, migrate)
 }
 
 // ensurePrivateDir creates dir with mode 0700, or warns when an existing

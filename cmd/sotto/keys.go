@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"sotto/internal/config"
 	"sotto/internal/crypt"
 	"sotto/internal/store"
 )
@@ -28,26 +27,15 @@ func keys(ctx context.Context, env *environ, args []string) error {
 		return usageError{"keys needs a subcommand: status or rotate"}
 	}
 	sub := args[0]
-	var d dataFlags
-	fs := env.flagSet("keys " + sub)
-	d.register(fs)
-	fs.Usage = func() { config.Usage(env.stderr, "keys "+sub, keysUsage, fs) }
-	if err := config.Resolve(fs, args[1:], env.getenv); err != nil {
-		return err
-	}
-	if d.vaultURL != "" {
-		return usageError{"with Vault Transit, rotate the key in Vault (vault write -f transit/keys/NAME/rotate); sotto re-wraps on the next sotto keys rotate with a key file only"}
-	}
-	log, err := env.newLogger("text", "warn")
-	if err != nil {
-		return err
-	}
-	a, err := d.open(ctx, log, true)
+	a, err := env.openData(ctx, "keys "+sub, keysUsage, args[1:], true, nil)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	fm := a.master.(*crypt.FileMaster)
+	fm, ok := a.master.(*crypt.FileMaster)
+	if !ok {
+		return usageError{"with Vault Transit as the master key, rotate the key in Vault (vault write -f transit/keys/NAME/rotate)"}
+	}
 	if sub == "rotate" {
 		if err := rotateMaster(ctx, env, a, fm); err != nil {
 			return err

@@ -4,25 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	"sotto/internal/config"
 )
 
 func migrate(ctx context.Context, env *environ, args []string) error {
-	var d dataFlags
-	fs := env.flagSet("migrate")
-	d.register(fs)
-	fs.Usage = func() {
-		config.Usage(env.stderr, "migrate", "Apply pending database migrations and print what was applied as JSON.", fs)
-	}
-	if err := config.Resolve(fs, args, env.getenv); err != nil {
-		return err
-	}
-	log, err := env.newLogger("text", "warn")
-	if err != nil {
-		return err
-	}
-	a, err := d.open(ctx, log, false)
+	a, err := env.openData(ctx, "migrate", "Apply pending database migrations and print what was applied as JSON.", args, false, nil)
 	if err != nil {
 		return err
 	}
