@@ -70,7 +70,7 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error.Message = sotto.ErrorMessage(err)
 	body.Error.RequestID = requestID(r.Context())
 	var se *sotto.Error
-	if errors.As(err, &se) && se.Kind == sotto.KindRateLimited {
+	if errors.As(err, &se) && se.Kind == sotto.KindRateLimited && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "60")
 	}
 	writeJSON(w, status, body)

@@ -7,6 +7,9 @@ func (s *Server) routes() {
 	s.route("GET /version", s.version)
 	s.route("GET /setup/{token}", s.setupForm)
 	s.route("POST /setup/{token}", s.setupSubmit)
+	s.route("POST /api/v1/auth/login", s.login)
+	s.route("POST /api/v1/auth/logout", s.logout)
+	s.route("GET /api/v1/me", s.me)
 	s.patterns = append(s.patterns, "GET /static/")
 	s.mux.Handle("GET /static/", s.static())
 }

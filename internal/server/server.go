@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"sotto/internal/auth"
@@ -26,7 +27,13 @@ type Config struct {
 	Version   Version
 	// PasswordParams are the argon2id parameters for new passwords.
 	PasswordParams auth.Params
+	// Now is the clock for sessions and throttling; nil means time.Now.
+	Now func() time.Time
 }
+
+// loginFreeAttempts is how many failed sign-ins an account or address may
+// have before each further failure locks it (1 s, doubling up to 15 min).
+const loginFreeAttempts = 4
 
 // Server serves sotto's HTTP API and pages.
 type Server struct {
@@ -39,12 +46,23 @@ type Server struct {
 	csrf     *http.CrossOriginProtection
 	started  time.Time
 	patterns []string
+	now      func() time.Time
+	throttle *auth.Throttle // sign-in attempts, per account and per client address
+
+	dummyOnce sync.Once
+	dummy     string // password hash verified when the account does not exist
 }
 
 // New builds a Server over db. log receives access and error lines; it must
 // never be handed PHI.
 func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
-	s := &Server{db: db, log: log, cfg: cfg, tls: cfg.TLS, mux: http.NewServeMux(), pages: parsePages(), csrf: http.NewCrossOriginProtection(), started: time.Now()}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{db: db, log: log, cfg: cfg, tls: cfg.TLS, mux: http.NewServeMux(), pages: parsePages(), csrf: http.NewCrossOriginProtection(), started: time.Now(), now: cfg.Now}
+	// Four free failures: the fifth locks the key, so a sixth attempt
+	// within the lockout is refused.
+	s.throttle = auth.NewThrottle(auth.ThrottleConfig{FreeAttempts: loginFreeAttempts}, s.now)
 	s.routes()
 	return s
 }

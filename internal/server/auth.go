@@ -1,0 +1,302 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"sotto"
+	"sotto/internal/audit"
+	"sotto/internal/auth"
+	"sotto/internal/store"
+)
+
+// SessionCookie is the cookie that carries the session token for browsers;
+// API clients send it as "Authorization: Bearer TOKEN" instead.
+const SessionCookie = "sotto_session"
+
+// Sign-in errors. The same invalid_credentials answer covers an unknown
+// account, a wrong password, a disabled account, a role that cannot sign
+// in here and a wrong code, so that answers do not reveal which accounts
+// exist.
+var (
+	errInvalidCredentials = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "invalid_credentials", Msg: "The e-mail address, password or code is incorrect."}
+	errMFARequired        = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "mfa_required", Msg: "Enter the 6-digit code from your authenticator app."}
+	errUnauthenticated    = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "unauthenticated", Msg: "Sign in to continue."}
+	errTOTPReplay         = errors.New("totp code already used")
+)
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	TOTPCode string `json:"totp_code"`
+}
+
+type loginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type meResponse struct {
+	ID    string     `json:"id"`
+	OrgID string     `json:"org_id"`
+	Role  sotto.Role `json:"role"`
+	Email string     `json:"email"`
+	Name  string     `json:"name"`
+}
+
+// sessionPolicy returns the session lifetime policy for a role.
+func sessionPolicy(r sotto.Role) auth.SessionPolicy {
+	if r.IsStaff() {
+		return auth.StaffDefault
+	}
+	return auth.PatientDefault
+}
+
+// passwordParams are the server's current argon2id parameters.
+func (s *Server) passwordParams() auth.Params {
+	if s.cfg.PasswordParams == (auth.Params{}) {
+		return auth.DefaultParams
+	}
+	return s.cfg.PasswordParams
+}
+
+// dummyHash is a hash of a random password with the current parameters,
+// verified when the account does not exist so that unknown and known
+// accounts take about the same time.
+func (s *Server) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		h, err := auth.HashPassword(auth.GeneratePassword(), s.passwordParams())
+		if err != nil {
+			s.log.Error("dummy password hash failed", "error", err.Error())
+		}
+		s.dummy = h
+	})
+	return s.dummy
+}
+
+// loginAttempt is what a failed or successful sign-in is audited with.
+// It never holds the e-mail address.
+type loginAttempt struct {
+	orgID  string
+	userID string
+	keys   []string // throttle keys: account, then client address
+}
+
+// login signs a staff member in with e-mail, password and TOTP code and
+// returns a new session token.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Cache-Control", "no-store")
+	var req loginRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	email := sotto.NormalizeEmail(req.Email)
+	acctKey := email
+	if len(acctKey) > sotto.MaxEmailLen {
+		acctKey = acctKey[:sotto.MaxEmailLen]
+	}
+	att := loginAttempt{orgID: sotto.SystemOrgID, keys: []string{"acct:" + acctKey, "ip:" + clientIP(r)}}
+
+	u, creds, lastStep, err := s.db.UserForLogin(ctx, email)
+	switch sotto.ErrorKind(err) {
+	case "":
+		att.orgID, att.userID = u.OrgID, u.ID
+	case sotto.KindNotFound:
+		u = nil
+	default:
+		return err
+	}
+
+	for _, k := range att.keys {
+		if ok, wait := s.throttle.Allow(k); !ok {
+			secs := int64((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+			if err := s.auditLogin(r, att); err != nil {
+				return err
+			}
+			return &sotto.Error{Kind: sotto.KindRateLimited, Code: "rate_limited", Msg: "Too many sign-in attempts. Try again later."}
+		}
+	}
+
+	hash := s.dummyHash()
+	if u != nil && creds.PasswordHash != "" {
+		hash = creds.PasswordHash
+	}
+	pwOK, _, verr := auth.VerifyPasswordWith(req.Password, hash, s.passwordParams())
+	if verr != nil {
+		// A malformed stored hash: log the user id, never the input.
+		s.log.Error("password verification failed", "request_id", requestID(ctx), "user_id", att.userID, "error", verr.Error())
+		pwOK = false
+	}
+	if u == nil || !pwOK || u.Disabled || !u.Role.IsStaff() || len(creds.TOTPSecret) == 0 {
+		return s.loginFailed(r, att, errInvalidCredentials, true)
+	}
+	if req.TOTPCode == "" {
+		// The password was right: the client asks for the code next. This
+		// is the normal two-step flow, so it does not count against the
+		// throttle (the password check did not fail).
+		return s.loginFailed(r, att, errMFARequired, false)
+	}
+	now := s.now().UTC()
+	step, ok := auth.VerifyTOTP(creds.TOTPSecret, req.TOTPCode, now, lastStep)
+	if !ok {
+		return s.loginFailed(r, att, errInvalidCredentials, true)
+	}
+
+	token, tokenHash, err := auth.NewToken()
+	if err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "server.login", Err: err}
+	}
+	expires := sessionPolicy(u.Role).ExpiresAt(now, now)
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		fresh, err := tx.SetTOTPLastStep(u.ID, step)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			return errTOTPReplay
+		}
+		if err := tx.InsertSession(tokenHash, u.ID, u.OrgID, now, expires); err != nil {
+			return err
+		}
+		return audit.Append(tx, s.auditEvent(r, u.OrgID, u.ID, string(u.Role), sotto.AuditSignIn, sotto.AuditSuccess))
+	})
+	if errors.Is(err, errTOTPReplay) {
+		return s.loginFailed(r, att, errInvalidCredentials, true)
+	}
+	if err != nil {
+		return err
+	}
+	s.throttle.Succeed(att.keys[0])
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
+	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: expires})
+	return nil
+}
+
+// loginFailed records a failed sign-in (throttle, when count is set, and
+// audit) and returns answer, or the audit error: a failure that cannot be
+// audited is not answered as a plain 401.
+func (s *Server) loginFailed(r *http.Request, att loginAttempt, answer error, count bool) error {
+	if count {
+		for _, k := range att.keys {
+			s.throttle.Fail(k)
+		}
+	}
+	if err := s.auditLogin(r, att); err != nil {
+		return err
+	}
+	return answer
+}
+
+// auditLogin appends a sign_in_failed event for att in its own write.
+func (s *Server) auditLogin(r *http.Request, att loginAttempt) error {
+	ev := s.auditEvent(r, att.orgID, "", sotto.AuditRoleAnonymous, sotto.AuditSignInFailed, sotto.AuditFailure)
+	if att.userID != "" {
+		ev.TargetType, ev.TargetID = "user", att.userID
+	}
+	return s.db.Write(r.Context(), func(tx *store.Tx) error { return audit.Append(tx, ev) })
+}
+
+// auditEvent builds an audit event about the request r.
+func (s *Server) auditEvent(r *http.Request, orgID, actorID, actorRole, action, outcome string) *sotto.AuditEvent {
+	return &sotto.AuditEvent{OrgID: orgID, ActorID: actorID, ActorRole: actorRole, Action: action, Outcome: outcome,
+		SourceIP: clientIP(r), UserAgent: r.UserAgent(), RequestID: requestID(r.Context())}
+}
+
+// sessionToken returns the token presented with r: the Authorization
+// bearer token, else the session cookie.
+func sessionToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return ""
+		}
+		return strings.TrimSpace(tok)
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// authenticate returns the signed-in user and session of r, recording the
+// activity (which extends the idle deadline). Missing, malformed, unknown,
+// revoked and expired tokens and disabled users all get the same
+// KindUnauthenticated error.
+func (s *Server) authenticate(r *http.Request) (*sotto.User, *store.Session, error) {
+	ctx := r.Context()
+	hash, err := auth.HashToken(sessionToken(r))
+	if err != nil {
+		return nil, nil, errUnauthenticated
+	}
+	sess, err := s.db.SessionByHash(ctx, hash)
+	if sotto.ErrorKind(err) == sotto.KindNotFound {
+		return nil, nil, errUnauthenticated
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess.Revoked() {
+		return nil, nil, errUnauthenticated
+	}
+	u, err := s.db.User(ctx, sess.OrgID, sess.UserID)
+	if sotto.ErrorKind(err) == sotto.KindNotFound {
+		return nil, nil, errUnauthenticated
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now().UTC()
+	policy := sessionPolicy(u.Role)
+	if expired, _ := policy.Expired(sess.CreatedAt, sess.LastSeenAt, now); expired || u.Disabled {
+		return nil, nil, errUnauthenticated
+	}
+	expires := policy.ExpiresAt(sess.CreatedAt, now)
+	err = s.db.Write(ctx, func(tx *store.Tx) error { return tx.TouchSession(hash, now, expires) })
+	if sotto.ErrorKind(err) == sotto.KindNotFound {
+		return nil, nil, errUnauthenticated // revoked meanwhile
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	sess.LastSeenAt, sess.ExpiresAt = now, expires
+	return u, sess, nil
+}
+
+// logout revokes the current session.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	u, sess, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		if err := tx.RevokeSession(sess.TokenHash, s.now().UTC()); err != nil {
+			return err
+		}
+		return audit.Append(tx, s.auditEvent(r, u.OrgID, u.ID, string(u.Role), sotto.AuditSignOut, sotto.AuditSuccess))
+	})
+	if sotto.ErrorKind(err) == sotto.KindNotFound {
+		return errUnauthenticated
+	}
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// me returns the signed-in user's own record.
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	u, _, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, meResponse{ID: u.ID, OrgID: u.OrgID, Role: u.Role, Email: u.Email, Name: u.Name})
+	return nil
+}
