@@ -45,52 +45,51 @@ func (t *Tx) insertKey(keyID, orgID string) error {
 	return insertErr(err, "store.insertKey", "key")
 }
 
-// orgKey returns the unwrapped key of an org (or the instance key, with
-// orgID InstanceKeyID), creating the instance key on first use.
-func (t *Tx) orgKey(orgID string) (*crypt.OrgKey, error) {
-	kr, err := t.db.keyring("store.orgKey")
+// unwrapKeyRow scans the wrapped bytes of one keys row from row and
+// unwraps them as orgID's key material. A missing row is KindNotFound with
+// missing as its message; anything else is KindInternal.
+func (db *DB) unwrapKeyRow(op, orgID, missing string, row *sql.Row) (*crypt.OrgKey, error) {
+	kr, err := db.keyring(op)
 	if err != nil {
 		return nil, err
 	}
-	id := orgKeyID(orgID)
-	if orgID == InstanceKeyID {
-		id = InstanceKeyID
-	}
 	var wrapped []byte
-	err = t.QueryRow(`SELECT wrapped FROM keys WHERE id = $1`, id).Scan(&wrapped)
-	if errors.Is(err, sql.ErrNoRows) && orgID == InstanceKeyID {
-		if err := t.insertKey(InstanceKeyID, InstanceKeyID); err != nil {
-			return nil, err
-		}
-		err = t.QueryRow(`SELECT wrapped FROM keys WHERE id = $1`, id).Scan(&wrapped)
-	}
-	if err != nil {
-		return nil, notFound(err, "store.orgKey", "Organization not found.")
+	if err := row.Scan(&wrapped); err != nil {
+		return nil, notFound(err, op, missing)
 	}
 	k, err := kr.Org(orgID, wrapped)
 	if err != nil {
-		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.orgKey", Err: err}
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
 	return k, nil
+}
+
+// orgKey returns the unwrapped key of an org (or the instance key, with
+// orgID InstanceKeyID), creating the instance key on first use.
+func (t *Tx) orgKey(orgID string) (*crypt.OrgKey, error) {
+	const op = "store.orgKey"
+	id := orgKeyID(orgID)
+	if orgID == InstanceKeyID {
+		id = InstanceKeyID
+		var n int
+		if err := t.QueryRow(`SELECT COUNT(*) FROM keys WHERE id = $1`, id).Scan(&n); err != nil {
+			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+		}
+		if n == 0 {
+			if err := t.insertKey(InstanceKeyID, InstanceKeyID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t.db.unwrapKeyRow(op, orgID, "Organization not found.", t.QueryRow(`SELECT wrapped FROM keys WHERE id = $1`, id))
 }
 
 // OrgKey returns the unwrapped key of an org for callers that sign or
 // encrypt outside a write (audit checkpoints, reads). Errors: KindNotFound,
 // KindInternal (including tampered key material).
 func (db *DB) OrgKey(ctx context.Context, orgID string) (*crypt.OrgKey, error) {
-	kr, err := db.keyring("store.OrgKey")
-	if err != nil {
-		return nil, err
-	}
-	var wrapped []byte
-	if err := db.r.QueryRowContext(ctx, `SELECT wrapped FROM keys WHERE id = $1`, orgKeyID(orgID)).Scan(&wrapped); err != nil {
-		return nil, notFound(err, "store.OrgKey", "Organization not found.")
-	}
-	k, err := kr.Org(orgID, wrapped)
-	if err != nil {
-		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.OrgKey", Err: err}
-	}
-	return k, nil
+	return db.unwrapKeyRow("store.OrgKey", orgID, "Organization not found.",
+		db.r.QueryRowContext(ctx, `SELECT wrapped FROM keys WHERE id = $1`, orgKeyID(orgID)))
 }
 
 // WrappedKeys lists every row of the keys table, for rotation and status.

@@ -28,19 +28,8 @@ func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
 // instanceKey reads and unwraps the instance key on the reader pool. No
 // instance key means no user has ever been created: KindNotFound.
 func (db *DB) instanceKey(ctx context.Context, op string) (*crypt.OrgKey, error) {
-	kr, err := db.keyring(op)
-	if err != nil {
-		return nil, err
-	}
-	var wrapped []byte
-	if err := db.r.QueryRowContext(ctx, `SELECT wrapped FROM keys WHERE id = $1`, InstanceKeyID).Scan(&wrapped); err != nil {
-		return nil, notFound(err, op, "User not found.")
-	}
-	k, err := kr.Org(InstanceKeyID, wrapped)
-	if err != nil {
-		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
-	}
-	return k, nil
+	return db.unwrapKeyRow(op, InstanceKeyID, "User not found.",
+		db.r.QueryRowContext(ctx, `SELECT wrapped FROM keys WHERE id = $1`, InstanceKeyID))
 }
 
 // UserForLogin finds the user signing in with email (normalized here)
@@ -73,13 +62,8 @@ func (db *DB) UserForLogin(ctx context.Context, email string) (*sotto.User, Cred
 	if err != nil {
 		return nil, Credentials{}, 0, err
 	}
-	plainEmail, err := ok.Open(emailEnc, crypt.AD("users", "email", u.ID))
-	if err != nil {
-		return nil, Credentials{}, 0, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
-	}
-	name, err := ok.Open(nameEnc, crypt.AD("users", "name", u.ID))
-	if err != nil {
-		return nil, Credentials{}, 0, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	if err := openUser(op, ok, &u, emailEnc, nameEnc); err != nil {
+		return nil, Credentials{}, 0, err
 	}
 	c := Credentials{PasswordHash: pwHash}
 	if totpEnc != nil {
@@ -87,7 +71,7 @@ func (db *DB) UserForLogin(ctx context.Context, email string) (*sotto.User, Cred
 			return nil, Credentials{}, 0, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 		}
 	}
-	u.Email, u.Name, u.CreatedAt = string(plainEmail), string(name), fromMicros(created)
+	u.CreatedAt = fromMicros(created)
 	return &u, c, lastStep, nil
 }
 

@@ -81,14 +81,24 @@ func (db *DB) User(ctx context.Context, orgID, id string) (*sotto.User, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := openUser("store.User", ok, &u, emailEnc, nameEnc); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMicros(created)
+	return &u, nil
+}
+
+// openUser decrypts a user row's e-mail and name into u. A ciphertext that
+// does not authenticate for this row is KindInternal (tampering).
+func openUser(op string, ok *crypt.OrgKey, u *sotto.User, emailEnc, nameEnc []byte) error {
 	email, err := ok.Open(emailEnc, crypt.AD("users", "email", u.ID))
 	if err != nil {
-		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.User", Err: err}
+		return &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
 	name, err := ok.Open(nameEnc, crypt.AD("users", "name", u.ID))
 	if err != nil {
-		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.User", Err: err}
+		return &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
-	u.Email, u.Name, u.CreatedAt = string(email), string(name), fromMicros(created)
-	return &u, nil
+	u.Email, u.Name = string(email), string(name)
+	return nil
 }
