@@ -92,6 +92,8 @@ const (
 	AuditNotificationSend   = "notification.send"
 	AuditPermissionChange   = "permission.change"
 	AuditBreakGlass         = "access.break_glass"
+	AuditBreakGlassUse      = "access.break_glass_use" // a read or write allowed only by a break-glass grant
+	AuditAccessDenied       = "access.denied"
 	AuditKeyRotate          = "key.rotate"
 	AuditKeyShred           = "key.shred"
 	AuditExport             = "data.export" // any export of records or of the audit trail

@@ -13,10 +13,11 @@ import (
 // the caller's own savepoint: if the function returns an error, only its own
 // work is rolled back. A Tx must not be used after the function returns.
 type Tx struct {
-	tx    *sql.Tx
-	ctx   context.Context
-	db    *DB
-	after []func()
+	tx      *sql.Tx
+	ctx     context.Context
+	db      *DB
+	after   []func()
+	ordered []func()
 }
 
 // Exec runs a statement that returns no rows.
@@ -45,12 +46,21 @@ func (t *Tx) Now() time.Time { return t.db.Now() }
 // not run if the work is rolled back.
 func (t *Tx) AfterCommit(f func()) { t.after = append(t.after, f) }
 
+// AfterCommitOrdered registers f to run after the transaction holding this
+// function's work has committed durably, on the writer goroutine, in commit
+// order: functions of earlier commits (and of earlier callers in the same
+// batch) run first. f must be quick and must not block or call Write: it
+// holds up every writer. Intended for publishing committed events in
+// sequence order.
+func (t *Tx) AfterCommitOrdered(f func()) { t.ordered = append(t.ordered, f) }
+
 type writeReq struct {
-	ctx   context.Context
-	fn    func(*Tx) error
-	err   error
-	after []func()
-	done  chan struct{}
+	ctx     context.Context
+	fn      func(*Tx) error
+	err     error
+	after   []func()
+	ordered []func()
+	done    chan struct{}
 }
 
 // Write runs fn inside a write transaction and returns once that
@@ -168,7 +178,7 @@ func (db *DB) commit(batch []*writeReq) {
 				return
 			}
 		default:
-			r.after = t.after
+			r.after, r.ordered = t.after, t.ordered
 			ran++
 			if useSavepoints {
 				if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
@@ -185,7 +195,22 @@ func (db *DB) commit(batch []*writeReq) {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		failAll(batch, fmt.Errorf("store: commit: %w", err))
+		return
 	}
+	for _, r := range batch {
+		if r.err == nil {
+			for _, f := range r.ordered {
+				runOrdered(f)
+			}
+		}
+	}
+}
+
+// runOrdered runs an ordered after-commit function; a panic is contained
+// so that it cannot stop the writer.
+func runOrdered(f func()) {
+	defer func() { _ = recover() }()
+	f()
 }
 
 // run calls fn, turning a panic into an internal error so that one bad
@@ -206,6 +231,6 @@ func failAll(batch []*writeReq, err error) {
 		if r.err == nil {
 			r.err = &sotto.Error{Kind: sotto.KindInternal, Op: "store.Write", Err: err}
 		}
-		r.after = nil
+		r.after, r.ordered = nil, nil
 	}
 }

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"sotto"
+	"sotto/internal/crypt"
+)
+
+// querier is what reads need from either the reader pool or a write
+// transaction, so that one read function serves both.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// sealer encrypts and decrypts record cells: a patient's data key, or the
+// org key for records that belong to no patient.
+type sealer interface {
+	Seal(plaintext, ad []byte) ([]byte, error)
+	Open(ciphertext, ad []byte) ([]byte, error)
+}
+
+// errShredded is the answer for records whose patient data key was
+// destroyed: they exist but can never be read again.
+var errShredded = &sotto.Error{Kind: sotto.KindNotFound, Code: "shredded", Msg: "This patient's records were permanently erased."}
+
+// orgKeyQ unwraps an org's key through q.
+func (db *DB) orgKeyQ(ctx context.Context, q querier, orgID string) (*crypt.OrgKey, error) {
+	return db.unwrapKeyRow("store.orgKey", orgID, "Organization not found.",
+		q.QueryRowContext(ctx, `SELECT wrapped FROM keys WHERE id = $1`, orgKeyID(orgID)))
+}
+
+// sealerFor returns the key that seals records of patientID in orgID: the
+// patient's data key, or the org key when patientID is empty. A shredded
+// patient is KindNotFound with code "shredded".
+func (db *DB) sealerFor(ctx context.Context, q querier, orgID, patientID string) (sealer, error) {
+	ok, err := db.orgKeyQ(ctx, q, orgID)
+	if err != nil || patientID == "" {
+		return ok, err
+	}
+	var wrapped []byte
+	err = q.QueryRowContext(ctx, `SELECT wrapped FROM patient_keys WHERE patient_id = $1 AND org_id = $2`, patientID, orgID).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		var n int
+		if q.QueryRowContext(ctx, `SELECT COUNT(*) FROM patients WHERE id = $1 AND org_id = $2`, patientID, orgID).Scan(&n) == nil && n == 0 {
+			return nil, sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+		}
+		return nil, errShredded
+	}
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.sealerFor", Err: err}
+	}
+	dk, err := db.keys.Data(ok, patientID, wrapped)
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.sealerFor", Err: err}
+	}
+	return dk, nil
+}
+
+// txq adapts a Tx to querier.
+type txq struct{ t *Tx }
+
+func (q txq) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return q.t.tx.QueryContext(ctx, query, args...)
+}
+
+func (q txq) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// sealerFor is DB.sealerFor inside the transaction.
+func (t *Tx) sealerFor(orgID, patientID string) (sealer, error) {
+	return t.db.sealerFor(t.ctx, txq{t}, orgID, patientID)
+}
+
+// seal encrypts plaintext for one cell, mapping failures to KindInternal.
+func seal(k sealer, op string, plaintext []byte, table, column, rowID string) ([]byte, error) {
+	ct, err := k.Seal(plaintext, crypt.AD(table, column, rowID))
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	}
+	return ct, nil
+}
+
+// open decrypts one cell; a ciphertext that fails to authenticate (copied
+// from another row, edited) is reported as KindInternal wrapping
+// crypt.ErrTampered.
+func open(k sealer, op string, ciphertext []byte, table, column, rowID string) ([]byte, error) {
+	pt, err := k.Open(ciphertext, crypt.AD(table, column, rowID))
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	}
+	return pt, nil
+}
+
+// ShredPatient destroys patientID's data key, making every record sealed
+// under it (demographics, subjects, messages, attachments: in this
+// database and in every backup) permanently unreadable, and drops the
+// patient's name-search tokens. The caller audits the act in the same
+// transaction. Errors: KindNotFound (unknown patient, or already shredded),
+// KindInternal.
+func (t *Tx) ShredPatient(orgID, patientID string) error {
+	res, err := t.Exec(`DELETE FROM patient_keys WHERE patient_id = $1 AND org_id = $2`, patientID, orgID)
+	if err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "store.ShredPatient", Err: err}
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+	}
+	if _, err := t.Exec(`DELETE FROM patient_search WHERE patient_id = $1`, patientID); err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "store.ShredPatient", Err: err}
+	}
+	t.db.keys.Forget(patientID)
+	return nil
+}
