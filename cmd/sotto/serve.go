@@ -120,6 +120,7 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	log.Info("shutting down", "timeout", f.shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
+	srv.Close() // live event streams end with 1001 going away; clients resume elsewhere
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("in-flight requests did not finish in time", "error", err.Error())
 		hs.Close()

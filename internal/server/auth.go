@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -307,4 +308,21 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, meResponse{ID: u.ID, OrgID: u.OrgID, Role: u.Role, Email: u.Email, Name: u.Name})
 	return nil
+}
+
+// sessionLive reports whether c's session is still valid (not revoked,
+// expired or belonging to a disabled user), without recording activity:
+// long-lived streams check it so that sign-out and automatic logoff end
+// them too.
+func (s *Server) sessionLive(ctx context.Context, c *caller) bool {
+	sess, err := s.db.SessionByHash(ctx, c.sess.TokenHash)
+	if err != nil || sess.Revoked() {
+		return false
+	}
+	u, err := s.db.User(ctx, sess.OrgID, sess.UserID)
+	if err != nil || u.Disabled {
+		return false
+	}
+	expired, _ := sessionPolicy(u.Role).Expired(sess.CreatedAt, sess.LastSeenAt, s.now().UTC())
+	return !expired
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"sotto"
@@ -140,3 +141,33 @@ func jsonError(err error) error {
 	}
 	return sotto.Errorf(sotto.KindInvalid, "The request body could not be read as JSON.")
 }
+
+// queryLimit reads the "limit" query parameter: def when absent, else an
+// integer from 1 to max.
+func queryLimit(r *http.Request, def, max int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, sotto.Errorf(sotto.KindInvalid, "limit must be a whole number from 1 to %d.", max)
+	}
+	return n, nil
+}
+
+// queryCursor reads an integer cursor parameter (0 when absent).
+func queryCursor(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, sotto.Errorf(sotto.KindInvalid, "%s must be a cursor returned by an earlier page.", name)
+	}
+	return n, nil
+}
+
+// itoa64 formats a cursor.
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sotto/internal/auth"
+	"sotto/internal/realtime"
 	"sotto/internal/store"
 )
 
@@ -48,6 +49,7 @@ type Server struct {
 	patterns []string
 	now      func() time.Time
 	throttle *auth.Throttle // sign-in attempts, per account and per client address
+	hub      *realtime.Hub  // live events to WebSocket sessions
 
 	dummyOnce sync.Once
 	dummy     string // password hash verified when the account does not exist
@@ -62,6 +64,7 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	s := &Server{db: db, log: log, cfg: cfg, tls: cfg.TLS, mux: http.NewServeMux(), pages: parsePages(), csrf: http.NewCrossOriginProtection(), started: time.Now(), now: cfg.Now}
 	// Four free failures: the fifth locks the key, so a sixth attempt
 	// within the lockout is refused.
+	s.hub = realtime.NewHub(realtime.Options{Buffer: 64})
 	s.throttle = auth.NewThrottle(auth.ThrottleConfig{FreeAttempts: loginFreeAttempts}, s.now)
 	s.routes()
 	return s
@@ -78,3 +81,9 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 
 // Patterns lists every registered route pattern, for route-coverage tests.
 func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }
+
+// Close ends every live events stream (WebSocket close 1001, going away),
+// so that clients reconnect elsewhere and resume. Call it when the server
+// starts shutting down, before http.Server.Shutdown: hijacked WebSocket
+// connections are not tracked by Shutdown.
+func (s *Server) Close() { s.hub.Close() }

@@ -340,3 +340,16 @@ func (db *DB) findPatientIDs(ctx context.Context, ok *crypt.OrgKey, orgID, query
 
 // placeholder returns the n-th positional parameter, "$n".
 func placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
+// PatientExists reports whether patient id belongs to orgID (erased
+// patients included). Errors: KindInternal.
+func (db *DB) PatientExists(ctx context.Context, orgID, id string) (bool, error) {
+	if !ValidID(id) {
+		return false, nil
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM patients WHERE id = $1 AND org_id = $2`, id, orgID).Scan(&n); err != nil {
+		return false, &sotto.Error{Kind: sotto.KindInternal, Op: "store.PatientExists", Err: err}
+	}
+	return n > 0, nil
+}

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"fmt"
+	"testing"
+
+	"sotto"
+	"sotto/internal/store"
+	"sotto/internal/store/storetest"
+)
+
+// outcomes maps a role of worldRoles to the status it must get.
+type outcomes map[string]int
+
+// all gives every role the same status.
+func all(status int) outcomes {
+	o := outcomes{}
+	for _, r := range worldRoles {
+		o[r] = status
+	}
+	return o
+}
+
+// signedIn gives every signed-in role status and anonymous 401.
+func signedIn(status int) outcomes {
+	o := all(status)
+	o["anonymous"] = 401
+	return o
+}
+
+// with overrides some roles.
+func (o outcomes) with(status int, roles ...string) outcomes {
+	for _, r := range roles {
+		o[r] = status
+	}
+	return o
+}
+
+// conv1Access is who reaches patient 1's Nursing conversation: the
+// provider (care team), the nurse (Nursing), the patient and the proxy.
+// Admin and front desk are out of scope, billing and compliance lack the
+// permission, the other practice cannot see it exists.
+func conv1Access(ok int) outcomes {
+	return signedIn(403).with(ok, "provider", "nurse", "patient", "proxy").with(404, "other_admin")
+}
+
+// routeCase declares one route's request and the outcome for each role.
+type routeCase struct {
+	req  func(w *world, role string) req
+	want outcomes
+}
+
+// fixed is a request that does not depend on the role.
+func fixed(r req) func(*world, string) req { return func(*world, string) req { return r } }
+
+// routeMatrix declares every route. A route registered in the server but
+// missing here fails TestRouteMatrix.
+func routeMatrix(w *world) map[string]routeCase {
+	conv := "/api/v1/conversations/" + w.conv1.ID
+	return map[string]routeCase{
+		"GET /healthz":            {fixed(req{method: "GET", path: "/healthz"}), all(200)},
+		"GET /readyz":             {fixed(req{method: "GET", path: "/readyz"}), all(200)},
+		"GET /version":            {fixed(req{method: "GET", path: "/version"}), all(200)},
+		"GET /setup/{token}":      {fixed(req{method: "GET", path: "/setup/not-a-real-token"}), all(404)},
+		"POST /setup/{token}":     {fixed(req{method: "POST", path: "/setup/not-a-real-token", body: "password=x", contentType: "application/x-www-form-urlencoded"}), all(404)},
+		"GET /static/":            {fixed(req{method: "GET", path: "/static/app.css"}), all(200)},
+		"GET /api/openapi.json":   {fixed(req{method: "GET", path: "/api/openapi.json"}), all(200)},
+		"POST /api/v1/auth/login": {fixed(req{method: "POST", path: "/api/v1/auth/login", body: "{", contentType: "application/json"}), all(400)},
+		"POST /api/v1/auth/logout": {func(w *world, role string) req {
+			r := req{method: "POST", path: "/api/v1/auth/logout"}
+			if role != "anonymous" {
+				r.token = w.newToken(role)
+			}
+			return r
+		}, signedIn(204)},
+		"GET /api/v1/me": {fixed(req{method: "GET", path: "/api/v1/me"}), signedIn(200)},
+		"POST /api/v1/patients": {func(w *world, role string) req {
+			return jsonReq("POST", "/api/v1/patients", map[string]any{"given_name": "Matrix", "family_name": "Test-" + role,
+				"birth_date": "1990-01-01", "mrn": "MATRIX-" + role, "time_zone": "UTC"})
+		}, signedIn(201).with(403, "billing", "compliance", "patient", "proxy")},
+		"GET /api/v1/patients": {fixed(req{method: "GET", path: "/api/v1/patients?query=testy"}),
+			signedIn(200).with(403, "compliance", "patient", "proxy")},
+		"GET /api/v1/patients/{id}": {fixed(req{method: "GET", path: "/api/v1/patients/" + w.p1.ID}),
+			signedIn(200).with(403, "compliance").with(404, "other_admin")},
+		"POST /api/v1/patients/{id}/break-glass": {fixed(jsonReq("POST", "/api/v1/patients/"+w.p2.ID+"/break-glass", map[string]string{"reason": "Matrix test emergency"})),
+			signedIn(201).with(403, "compliance", "patient", "proxy").with(404, "other_admin")},
+		"POST /api/v1/conversations": {fixed(jsonReq("POST", "/api/v1/conversations", map[string]string{"patient_id": w.p1.ID, "subject": "Matrix",
+			"category": "general", "department_id": w.depts["Nursing"]})), conv1Access(201)},
+		"GET /api/v1/conversations":        {fixed(req{method: "GET", path: "/api/v1/conversations"}), signedIn(200)},
+		"GET /api/v1/conversations/{id}":   {fixed(req{method: "GET", path: conv}), conv1Access(200)},
+		"PATCH /api/v1/conversations/{id}": {fixed(jsonReq("PATCH", conv, map[string]string{"status": "open"})), conv1Access(200).with(403, "patient", "proxy")},
+		"POST /api/v1/conversations/{id}/messages": {func(w *world, role string) req {
+			return jsonReq("POST", conv+"/messages", map[string]string{"body": "Matrix message", "idempotency_key": "matrix-" + role})
+		}, conv1Access(201)},
+		"GET /api/v1/conversations/{id}/messages": {fixed(req{method: "GET", path: conv + "/messages"}), conv1Access(200)},
+		"POST /api/v1/messages/{id}/read":         {fixed(req{method: "POST", path: "/api/v1/messages/" + w.msg1.ID + "/read"}), conv1Access(204)},
+		"POST /api/v1/attachments": {func(w *world, role string) req {
+			return multipartReq(w.conv1.ID, "scan.pdf", []byte("%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n"))
+		}, conv1Access(201)},
+		"GET /api/v1/attachments/{id}": {fixed(req{method: "GET", path: "/api/v1/attachments/" + w.att1.ID}), conv1Access(200)},
+		"GET /api/v1/permissions": {fixed(req{method: "GET", path: "/api/v1/permissions"}),
+			signedIn(403).with(200, "admin", "compliance", "other_admin")},
+		"PUT /api/v1/permissions": {fixed(jsonReq("PUT", "/api/v1/permissions", map[string]any{"permissions": sotto.DefaultPermissions()})),
+			signedIn(403).with(200, "admin", "other_admin")},
+		"GET /api/v1/events": {fixed(req{method: "GET", path: "/api/v1/events"}), signedIn(426)},
+	}
+}
+
+// TestRouteMatrix enumerates every registered route and asserts, for
+// every staff role, patient, proxy, another practice's admin and an
+// anonymous client, the declared outcome.
+func TestRouteMatrix(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		matrix := routeMatrix(w)
+		for _, p := range w.srv.Patterns() {
+			rc, ok := matrix[p]
+			if !ok {
+				t.Errorf("route %q is not declared in routeMatrix: declare who may call it", p)
+				continue
+			}
+			for _, role := range worldRoles {
+				want, ok := rc.want[role]
+				if !ok {
+					t.Errorf("route %q: no outcome declared for %s", p, role)
+					continue
+				}
+				r := rc.req(w, role)
+				res := w.do(role, r)
+				if res.status != want {
+					t.Errorf("%s as %s: got %d %s, want %d", p, role, res.status, truncate(res.raw), want)
+				}
+				if res.status >= 400 && res.status != 426 && res.body["error"] == nil && r.path != "/setup/not-a-real-token" {
+					t.Errorf("%s as %s: error answer is not the JSON error shape: %s", p, role, truncate(res.raw))
+				}
+			}
+		}
+		for p := range matrix {
+			found := false
+			for _, q := range w.srv.Patterns() {
+				found = found || q == p
+			}
+			if !found {
+				t.Errorf("routeMatrix declares %q, which is not a registered route", p)
+			}
+		}
+	})
+}
+
+func truncate(s string) string {
+	if len(s) > 200 {
+		return fmt.Sprintf("%s…(%d bytes)", s[:200], len(s))
+	}
+	return s
+}

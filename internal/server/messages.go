@@ -1,0 +1,194 @@
+package server
+
+import (
+	"net/http"
+
+	"sotto"
+	"sotto/internal/store"
+)
+
+// messageRequest is the body of POST /api/v1/conversations/{id}/messages.
+type messageRequest struct {
+	Body           string   `json:"body"`
+	IdempotencyKey string   `json:"idempotency_key"`
+	AttachmentIDs  []string `json:"attachment_ids"`
+	Internal       bool     `json:"internal"`
+	Corrects       string   `json:"corrects"`
+}
+
+// sendMessage adds a message to a conversation. The 201 answer means the
+// message, its receipts and its audit entry are committed durably; a
+// retry with the same idempotency key answers 200 with the same message.
+func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req messageRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	m := &sotto.Message{Body: req.Body, IdempotencyKey: req.IdempotencyKey, AttachmentIDs: req.AttachmentIDs, Internal: req.Internal,
+		Corrects: req.Corrects, SenderID: c.user.ID, SenderRole: c.user.Role}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	for _, id := range m.AttachmentIDs {
+		if !store.ValidID(id) {
+			return sotto.Errorf(sotto.KindInvalid, "attachment_ids must name uploaded attachments.")
+		}
+	}
+	ctx := r.Context()
+	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	staff := c.user.Role.IsStaff()
+	if !staff && m.Internal {
+		return sotto.Errorf(sotto.KindInvalid, "internal notes are for practice staff only.")
+	}
+	if conv.IsInternal() {
+		m.Internal = true
+	}
+	d, scope, err := s.authorize(r, c, conv, sotto.ActionReply)
+	if err != nil {
+		return err
+	}
+	if staff && !m.Internal && conv.Category == sotto.CategoryLabResult {
+		// Releasing a lab result to the patient is its own permission.
+		if _, _, err := s.authorize(r, c, conv, sotto.ActionShareLabResult); err != nil {
+			return err
+		}
+	}
+	if c.user.Role == sotto.RoleProxy {
+		m.OnBehalfOf = conv.PatientID
+	}
+	var existing bool
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		var recipients []string
+		if !m.Internal && conv.PatientID != "" {
+			rs, err := tx.PatientRecipients(conv.PatientID)
+			if err != nil {
+				return err
+			}
+			for _, id := range rs {
+				if id != c.user.ID {
+					recipients = append(recipients, id)
+				}
+			}
+		}
+		var ev *sotto.Event
+		var err error
+		if existing, ev, err = tx.InsertMessage(conv, m, recipients); err != nil || existing {
+			return err
+		}
+		s.publish(tx, ev, scope)
+		if !staff && conv.Status != sotto.StatusOpen {
+			// A patient's reply puts the conversation back in the queue.
+			open := sotto.StatusOpen
+			_, uev, err := tx.UpdateConversation(conv.OrgID, conv.ID, c.user.ID, store.ConversationUpdate{Status: &open})
+			if err != nil {
+				return err
+			}
+			s.publish(tx, uev, scope)
+		}
+		aev := s.callerEvent(r, c, sotto.AuditMessageSend, sotto.AuditSuccess)
+		aev.TargetType, aev.TargetID, aev.PatientID = "message", m.ID, conv.PatientID
+		return auditAccess(tx, d, aev)
+	})
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if existing {
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/api/v1/messages/"+m.ID)
+	writeJSON(w, status, m)
+	return nil
+}
+
+// messageList is one page of GET /api/v1/conversations/{id}/messages.
+type messageList struct {
+	Messages   []*sotto.Message `json:"messages"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+}
+
+// listMessages returns a conversation's messages, newest first (internal
+// notes for staff only); opening them is audited as a conversation view.
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *caller) error {
+	limit, err := queryLimit(r, 50, 200)
+	if err != nil {
+		return err
+	}
+	before, err := queryCursor(r, "cursor")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d, _, err := s.authorize(r, c, conv, sotto.ActionRead)
+	if err != nil {
+		return err
+	}
+	msgs, err := s.db.Messages(ctx, c.user.OrgID, conv.ID, store.MessagePage{Before: before, Limit: limit, Internal: c.user.Role.IsStaff()})
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		ev := s.callerEvent(r, c, sotto.AuditConversationView, sotto.AuditSuccess)
+		ev.TargetType, ev.TargetID, ev.PatientID = "conversation", conv.ID, conv.PatientID
+		return auditAccess(tx, d, ev)
+	})
+	if err != nil {
+		return err
+	}
+	out := messageList{Messages: msgs}
+	if len(msgs) == limit {
+		out.NextCursor = itoa64(msgs[len(msgs)-1].Seq)
+	}
+	if !c.user.Role.IsStaff() {
+		for _, m := range out.Messages {
+			m.IdempotencyKey = ""
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// readMessage records that the caller opened a message (a read receipt)
+// and audits the open, every time.
+func (s *Server) readMessage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ctx := r.Context()
+	m, err := s.db.Message(ctx, c.user.OrgID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if m.Internal && !c.user.Role.IsStaff() {
+		return sotto.Errorf(sotto.KindNotFound, "Message not found.")
+	}
+	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	d, scope, err := s.authorize(r, c, conv, sotto.ActionRead)
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		if m.SenderID != c.user.ID {
+			ev, err := tx.MarkReceipt(conv, m, c.user.ID, true)
+			if err != nil {
+				return err
+			}
+			s.publish(tx, ev, scope)
+		}
+		aev := s.callerEvent(r, c, sotto.AuditMessageRead, sotto.AuditSuccess)
+		aev.TargetType, aev.TargetID, aev.PatientID = "message", m.ID, conv.PatientID
+		return auditAccess(tx, d, aev)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"sotto"
+	"sotto/internal/audit"
+	"sotto/internal/store"
+)
+
+// patientRequest is the body of POST /api/v1/patients.
+type patientRequest struct {
+	GivenName       string   `json:"given_name"`
+	FamilyName      string   `json:"family_name"`
+	BirthDate       string   `json:"birth_date"`
+	Sex             string   `json:"sex"`
+	MRN             string   `json:"mrn"`
+	Phone           string   `json:"phone"`
+	Email           string   `json:"email"`
+	Language        string   `json:"language"`
+	TimeZone        string   `json:"time_zone"`
+	CareTeamUserIDs []string `json:"care_team_user_ids"`
+	DepartmentIDs   []string `json:"department_ids"`
+}
+
+// createPatient registers a patient (staff who manage patients only).
+func (s *Server) createPatient(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, sotto.CanManagePatients, sotto.AuditPatientCreate); err != nil {
+		return err
+	}
+	var req patientRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	p := &sotto.Patient{OrgID: c.user.OrgID, GivenName: req.GivenName, FamilyName: req.FamilyName, BirthDate: req.BirthDate,
+		Sex: sotto.Sex(req.Sex), MRN: req.MRN, Phone: req.Phone, Email: req.Email, Language: req.Language, TimeZone: req.TimeZone,
+		CareTeamUserIDs: req.CareTeamUserIDs, DepartmentIDs: req.DepartmentIDs}
+	if p.Phone != "" {
+		if _, err := sotto.NormalizePhone(p.Phone); err != nil {
+			return err
+		}
+	}
+	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+		if err := tx.InsertPatient(p); err != nil {
+			return err
+		}
+		ev := s.callerEvent(r, c, sotto.AuditPatientCreate, sotto.AuditSuccess)
+		ev.TargetType, ev.TargetID, ev.PatientID = "patient", p.ID, p.ID
+		return audit.Append(tx, ev)
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/patients/"+p.ID)
+	writeJSON(w, http.StatusCreated, p)
+	return nil
+}
+
+// patientList is the answer of GET /api/v1/patients.
+type patientList struct {
+	Patients []*sotto.Patient `json:"patients"`
+}
+
+// searchPatients finds patients by name words, MRN, phone, e-mail or
+// birth date. The search is audited without its terms.
+func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, sotto.CanViewPatients, sotto.AuditPatientSearch); err != nil {
+		return err
+	}
+	q := r.URL.Query().Get("query")
+	if strings.TrimSpace(q) == "" || !utf8.ValidString(q) || len(q) > store.MaxPatientQueryLen {
+		return sotto.Errorf(sotto.KindInvalid, "query must be 1 to %d characters: a name, MRN, phone, e-mail or birth date.", store.MaxPatientQueryLen)
+	}
+	limit, err := queryLimit(r, 20, 50)
+	if err != nil {
+		return err
+	}
+	found, err := s.db.FindPatients(r.Context(), c.user.OrgID, q, limit)
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		return audit.Append(tx, s.callerEvent(r, c, sotto.AuditPatientSearch, sotto.AuditSuccess))
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, patientList{Patients: found})
+	return nil
+}
+
+// getPatient returns one patient's record: staff who may view patients,
+// or the patient and their proxies (their own record only).
+func (s *Server) getPatient(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id := r.PathValue("id")
+	if !c.user.Role.IsStaff() && !containsID(c.actor.PatientIDs, id) {
+		return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+	}
+	if err := s.requireRole(r, c, func(ro sotto.Role) bool { return sotto.CanViewPatients(ro) || !ro.IsStaff() }, sotto.AuditPatientView); err != nil {
+		return err
+	}
+	p, err := s.db.Patient(r.Context(), c.user.OrgID, id)
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		ev := s.callerEvent(r, c, sotto.AuditPatientView, sotto.AuditSuccess)
+		ev.TargetType, ev.TargetID, ev.PatientID = "patient", p.ID, p.ID
+		return audit.Append(tx, ev)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// breakGlassRequest is the body of POST /api/v1/patients/{id}/break-glass.
+type breakGlassRequest struct {
+	Reason string `json:"reason"`
+}
+
+// Break-glass limits.
+const (
+	breakGlassDuration  = 60 * time.Minute
+	minBreakGlassReason = 10
+	maxBreakGlassReason = 500
+)
+
+// breakGlass grants the calling staff member time-limited access to a
+// patient outside their scope, with a stated reason; audited as break-glass.
+func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, func(ro sotto.Role) bool { return ro.IsStaff() && ro != sotto.RoleCompliance }, sotto.AuditBreakGlass); err != nil {
+		return err
+	}
+	var req breakGlassRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	reason := strings.TrimSpace(req.Reason)
+	if n := utf8.RuneCountInString(reason); !utf8.ValidString(reason) || n < minBreakGlassReason || n > maxBreakGlassReason {
+		return sotto.Errorf(sotto.KindInvalid, "reason must explain the emergency in %d to %d characters.", minBreakGlassReason, maxBreakGlassReason)
+	}
+	g := &store.BreakGlass{OrgID: c.user.OrgID, UserID: c.user.ID, PatientID: r.PathValue("id"), Reason: reason,
+		ExpiresAt: s.now().UTC().Add(breakGlassDuration)}
+	if !store.ValidID(g.PatientID) {
+		return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+	}
+	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+		if err := tx.InsertBreakGlass(g); err != nil {
+			return err
+		}
+		ev := s.callerEvent(r, c, sotto.AuditBreakGlass, sotto.AuditSuccess)
+		ev.TargetType, ev.TargetID, ev.PatientID = "break_glass", g.ID, g.PatientID
+		return audit.Append(tx, ev)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, g)
+	return nil
+}
+
+// containsID reports whether ids holds id.
+func containsID(ids []string, id string) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
