@@ -18,7 +18,7 @@ import (
 
 // device is one WebSocket connection to the events stream.
 type device struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	conn *websocket.Conn
 	last int64

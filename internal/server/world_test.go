@@ -27,7 +27,7 @@ import (
 // conversation of patient 1 in Nursing with one message from the nurse and
 // one internal note. Org B has an admin ("other_admin").
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	db     *store.DB
 	clock  *fakeClock
 	srv    *Server
@@ -46,7 +46,7 @@ type world struct {
 // worldRoles are the callers the route matrix covers, in order.
 var worldRoles = []string{"admin", "provider", "nurse", "front_desk", "billing", "compliance", "patient", "proxy", "other_admin", "anonymous"}
 
-func newWorld(t *testing.T, db *store.DB) *world {
+func newWorld(t testing.TB, db *store.DB) *world {
 	t.Helper()
 	w := &world{t: t, db: db, clock: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
 		depts: map[string]string{}, users: map[string]*sotto.User{}, tokens: map[string]string{}}
