@@ -18,8 +18,9 @@ const demoOrgName = "Lakeside Clinic (DEMO - fake data)"
 // on purpose: the demo holds only invented people.
 const demoPassword = "harbor violet quartz 71"
 
-// seedDemo creates the fake Lakeside Clinic: two locations, departments and
-// one user of each staff role, then prints their sign-ins. It refuses a
+// seedDemo creates the fake Lakeside Clinic: two locations, departments,
+// one user of each staff role, a dozen invented patients and a few
+// conversations, then prints the staff sign-ins. It refuses a
 // database that already holds any other organization.
 func seedDemo(ctx context.Context, env *environ, a *app, orgs int) error {
 	if orgs > 0 {
@@ -61,6 +62,7 @@ func seedDemo(ctx context.Context, env *environ, a *app, orgs int) error {
 	}
 	type signIn struct{ email, uri string }
 	var signIns []signIn
+	users := map[sotto.Role]*sotto.User{}
 	err := a.db.Write(ctx, func(tx *store.Tx) error {
 		o := &sotto.Org{Name: demoOrgName}
 		if err := tx.InsertOrg(o); err != nil {
@@ -106,13 +108,14 @@ func seedDemo(ctx context.Context, env *environ, a *app, orgs int) error {
 				}
 			}
 			signIns = append(signIns, signIn{email, en.TOTPURI})
+			users[p.role] = u
 		}
-		return nil
+		return seedDemoPatients(tx, o.ID, depts, users)
 	})
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
-	fmt.Fprintf(env.stdout, "Seeded the demo practice %q (all people in it are invented).\nDemo sign-ins (password %s; add each TOTP URI to an authenticator app):\n", demoOrgName, demoPassword)
+	fmt.Fprintf(env.stdout, "Seeded the demo practice %q with %d invented patients (all people in it are invented).\nDemo sign-ins (password %s; add each TOTP URI to an authenticator app):\n", demoOrgName, len(demoPatients), demoPassword)
 	for _, s := range signIns {
 		fmt.Fprintf(env.stdout, "  %-28s %s\n", s.email, s.uri)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base32"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto/internal/auth"
 	"sotto/internal/store/storetest"
 )
 
@@ -257,9 +259,47 @@ func TestAdminCLI(t *testing.T) {
 
 func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {
 	dir := t.TempDir()
-	_, out := startServer(t, "--data", filepath.Join(dir, "demo"), "--demo")
+	base, out := startServer(t, "--data", filepath.Join(dir, "demo"), "--demo")
 	if !strings.Contains(out.String(), "frontdesk@lakeside.example") || !strings.Contains(out.String(), "otpauth://totp/") {
 		t.Fatalf("demo sign-ins not printed:\n%s", out.String())
+	}
+	// The printed sign-in works, and the nurse finds the invented patients
+	// and a conversation in the inbox.
+	m := regexp.MustCompile(`nurse@lakeside\.example\s+(otpauth://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no nurse sign-in printed:\n%s", out.String())
+	}
+	u, err := url.Parse(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(u.Query().Get("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, _ := json.Marshal(map[string]string{"email": "nurse@lakeside.example", "password": demoPassword, "totp_code": auth.TOTPCode(secret, time.Now())})
+	res, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(login))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if res.StatusCode != 200 || tok.Token == "" {
+		t.Fatalf("demo nurse sign-in: %d", res.StatusCode)
+	}
+	for path, want := range map[string]string{"/api/v1/patients?query=demo": `"mrn":"DEMO-0012"`, "/api/v1/conversations": `"category":"general"`} {
+		rq, _ := http.NewRequest("GET", base+path, nil)
+		rq.Header.Set("Authorization", "Bearer "+tok.Token)
+		res, err := http.DefaultClient.Do(rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Fatalf("GET %s as demo nurse: %d %s", path, res.StatusCode, b)
+		}
 	}
 	real := filepath.Join(dir, "real")
 	var o, e bytes.Buffer
@@ -267,7 +307,7 @@ func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {
 	if err := run(context.Background(), []string{"admin", "create-org", "--name", "Real Practice", "--data", real}, noenv, nil, &o, &e); err != nil {
 		t.Fatal(err)
 	}
-	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", real, "--demo"}, noenv, nil, &o, &e)
+	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", real, "--demo"}, noenv, nil, &o, &e)
 	if err == nil || !strings.Contains(err.Error(), "real data") {
 		t.Fatalf("demo over real data: %v", err)
 	}
