@@ -81,6 +81,9 @@ const (
 	AuditPatientUpdate      = "patient.update"
 	AuditPatientView        = "patient.view"
 	AuditPatientSearch      = "patient.search"
+	AuditPatientInvite      = "patient.invite"
+	AuditInviteAccept       = "patient.invite_accept"
+	AuditInviteFailed       = "patient.invite_failed" // a wrong birth date on an invitation
 	AuditConversationCreate = "conversation.create"
 	AuditConversationView   = "conversation.view"
 	AuditConversationUpdate = "conversation.update"

@@ -133,27 +133,31 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		s.log.Error("password verification failed", "request_id", requestID(ctx), "user_id", att.userID, "error", verr.Error())
 		pwOK = false
 	}
-	if u == nil || !pwOK || u.Disabled || !u.Role.IsStaff() || len(creds.TOTPSecret) == 0 {
+	staff := u != nil && u.Role.IsStaff()
+	if u == nil || !pwOK || u.Disabled || !u.Role.Valid() || (staff && len(creds.TOTPSecret) == 0) {
 		return s.loginFailed(r, att, errInvalidCredentials, true)
-	}
-	if req.TOTPCode == "" {
-		// The password was right: the client asks for the code next. This
-		// is the normal two-step flow, so it does not count against the
-		// throttle (the password check did not fail).
-		return s.loginFailed(r, att, errMFARequired, false)
 	}
 	now := s.now().UTC()
-	step, ok := auth.VerifyTOTP(creds.TOTPSecret, req.TOTPCode, now, lastStep)
-	if !ok {
-		return s.loginFailed(r, att, errInvalidCredentials, true)
+	var step int64
+	if staff {
+		// Staff always sign in with a second factor. Patients and proxies
+		// sign in with their password (one-time codes arrive with the
+		// notification channels).
+		if req.TOTPCode == "" {
+			// The password was right: the client asks for the code next.
+			// This is the normal two-step flow, so it does not count
+			// against the throttle (the password check did not fail).
+			return s.loginFailed(r, att, errMFARequired, false)
+		}
+		var ok bool
+		if step, ok = auth.VerifyTOTP(creds.TOTPSecret, req.TOTPCode, now, lastStep); !ok {
+			return s.loginFailed(r, att, errInvalidCredentials, true)
+		}
 	}
-
-	token, tokenHash, err := auth.NewToken()
-	if err != nil {
-		return &sotto.Error{Kind: sotto.KindInternal, Op: "server.login", Err: err}
-	}
-	expires := sessionPolicy(u.Role).ExpiresAt(now, now)
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
+	token, expires, err := s.startSession(r, u, func(tx *store.Tx) error {
+		if !staff {
+			return nil
+		}
 		fresh, err := tx.SetTOTPLastStep(u.ID, step)
 		if err != nil {
 			return err
@@ -161,10 +165,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		if !fresh {
 			return errTOTPReplay
 		}
-		if err := tx.InsertSession(tokenHash, u.ID, u.OrgID, now, expires); err != nil {
-			return err
-		}
-		return audit.Append(tx, s.auditEvent(r, u.OrgID, u.ID, string(u.Role), sotto.AuditSignIn, sotto.AuditSuccess))
+		return nil
 	})
 	if errors.Is(err, errTOTPReplay) {
 		return s.loginFailed(r, att, errInvalidCredentials, true)
@@ -173,9 +174,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.throttle.Succeed(att.keys[0])
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
+	s.setSessionCookie(w, token)
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: expires})
 	return nil
+}
+
+// startSession creates a new session for u in one write with the sign-in
+// audit entry, running also (when not nil) inside the same transaction.
+func (s *Server) startSession(r *http.Request, u *sotto.User, also func(*store.Tx) error) (token string, expires time.Time, err error) {
+	token, tokenHash, err := auth.NewToken()
+	if err != nil {
+		return "", time.Time{}, &sotto.Error{Kind: sotto.KindInternal, Op: "server.startSession", Err: err}
+	}
+	now := s.now().UTC()
+	expires = sessionPolicy(u.Role).ExpiresAt(now, now)
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertSession(tokenHash, u.ID, u.OrgID, now, expires); err != nil {
+			return err
+		}
+		return audit.Append(tx, s.auditEvent(r, u.OrgID, u.ID, string(u.Role), sotto.AuditSignIn, sotto.AuditSuccess))
+	})
+	return token, expires, err
+}
+
+// setSessionCookie hands a browser its session token.
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
 }
 
 // loginFailed records a failed sign-in (throttle, when count is set, and
