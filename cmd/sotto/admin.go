@@ -45,7 +45,7 @@ func admin(ctx context.Context, env *environ, args []string) error {
 		summary = "Create an organization (a practice)."
 		register = func(fs *flag.FlagSet) { fs.StringVar(&name, "name", "", "organization name (required)") }
 	case "create-user":
-		summary = "Create a user. Staff get a TOTP enrollment URI; a password is generated unless --password-stdin."
+		summary = "Create a user. Staff set up their authenticator at first sign-in; a password is generated unless --password-stdin."
 		register = func(fs *flag.FlagSet) {
 			fs.StringVar(&org, "org", "", "organization id (required)")
 			fs.StringVar(&role, "role", "", "role: admin, provider, nurse, front_desk, billing, compliance (required)")
@@ -144,7 +144,9 @@ func createUser(ctx context.Context, env *environ, a *app, orgID, role, email, n
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
-	en, err := auth.Enroll(o.Name, u.Name, u.Email, password, true, auth.DefaultParams)
+	// No TOTP secret: the user sets up their own authenticator at first
+	// sign-in, so no one else ever sees their second factor.
+	en, err := auth.Enroll(o.Name, u.Name, u.Email, password, false, auth.DefaultParams)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +159,7 @@ func createUser(ctx context.Context, env *environ, a *app, orgID, role, email, n
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{"id": u.ID, "totp_uri": en.TOTPURI}
+	out := map[string]string{"id": u.ID, "mfa": "enroll_at_first_sign_in"}
 	if en.Password != "" {
 		out["password"] = en.Password
 	}

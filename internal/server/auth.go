@@ -23,16 +23,18 @@ const SessionCookie = "sotto_session"
 // in here and a wrong code, so that answers do not reveal which accounts
 // exist.
 var (
-	errInvalidCredentials = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "invalid_credentials", Msg: "The e-mail address, password or code is incorrect."}
-	errMFARequired        = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "mfa_required", Msg: "Enter the 6-digit code from your authenticator app."}
-	errUnauthenticated    = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "unauthenticated", Msg: "Sign in to continue."}
-	errTOTPReplay         = errors.New("totp code already used")
+	errInvalidCredentials    = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "invalid_credentials", Msg: "The e-mail address, password or code is incorrect."}
+	errMFARequired           = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "mfa_required", Msg: "Enter the 6-digit code from your authenticator app."}
+	errMFAEnrollmentRequired = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "mfa_enrollment_required", Msg: "Set up an authenticator app to finish signing in."}
+	errUnauthenticated       = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "unauthenticated", Msg: "Sign in to continue."}
+	errTOTPReplay            = errors.New("totp code already used")
 )
 
 type loginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
-	TOTPCode string `json:"totp_code"`
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	TOTPCode     string `json:"totp_code"`
+	RecoveryCode string `json:"recovery_code"`
 }
 
 type loginResponse struct {
@@ -86,77 +88,120 @@ type loginAttempt struct {
 	keys   []string // throttle keys: account, then client address
 }
 
-// login signs a staff member in with e-mail, password and TOTP code and
-// returns a new session token.
+// passwordStep is the outcome of checking an e-mail and password.
+type passwordStep struct {
+	user     *sotto.User
+	creds    store.Credentials
+	lastStep int64
+	att      loginAttempt
+}
+
+// checkPassword runs the first factor for login and MFA enrollment: the
+// throttle (per account and per address), the password (a dummy hash when
+// the account does not exist, so timing does not reveal accounts), and the
+// account state. Every failure is audited and answered with the same
+// invalid_credentials error.
+func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, emailIn, password string) (*passwordStep, error) {
+	ctx := r.Context()
+	email := sotto.NormalizeEmail(emailIn)
+	acctKey := email
+	if len(acctKey) > sotto.MaxEmailLen {
+		acctKey = acctKey[:sotto.MaxEmailLen]
+	}
+	ps := &passwordStep{att: loginAttempt{orgID: sotto.SystemOrgID, keys: []string{"acct:" + acctKey, "ip:" + clientIP(r)}}}
+	u, creds, lastStep, err := s.db.UserForLogin(ctx, email)
+	switch sotto.ErrorKind(err) {
+	case "":
+		ps.att.orgID, ps.att.userID = u.OrgID, u.ID
+	case sotto.KindNotFound:
+		u = nil
+	default:
+		return nil, err
+	}
+	for _, k := range ps.att.keys {
+		if ok, wait := s.throttle.Allow(k); !ok {
+			secs := int64((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+			if err := s.auditLogin(r, ps.att); err != nil {
+				return nil, err
+			}
+			return nil, &sotto.Error{Kind: sotto.KindRateLimited, Code: "rate_limited", Msg: "Too many sign-in attempts. Try again later."}
+		}
+	}
+	hash := s.dummyHash()
+	if u != nil && creds.PasswordHash != "" {
+		hash = creds.PasswordHash
+	}
+	pwOK, _, verr := auth.VerifyPasswordWith(password, hash, s.passwordParams())
+	if verr != nil {
+		// A malformed stored hash: log the user id, never the input.
+		s.log.Error("password verification failed", "request_id", requestID(ctx), "user_id", ps.att.userID, "error", verr.Error())
+		pwOK = false
+	}
+	if u == nil || !pwOK || u.Disabled || !u.Role.Valid() {
+		return nil, s.loginFailed(r, ps.att, errInvalidCredentials, true)
+	}
+	ps.user, ps.creds, ps.lastStep = u, creds, lastStep
+	return ps, nil
+}
+
+// login signs a user in. Staff give e-mail, password and a TOTP code (or
+// one of their recovery codes); staff without an enrolled authenticator
+// are told to enroll (mfa_enrollment_required). Patients and proxies sign
+// in with e-mail and password.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	var req loginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	email := sotto.NormalizeEmail(req.Email)
-	acctKey := email
-	if len(acctKey) > sotto.MaxEmailLen {
-		acctKey = acctKey[:sotto.MaxEmailLen]
-	}
-	att := loginAttempt{orgID: sotto.SystemOrgID, keys: []string{"acct:" + acctKey, "ip:" + clientIP(r)}}
-
-	u, creds, lastStep, err := s.db.UserForLogin(ctx, email)
-	switch sotto.ErrorKind(err) {
-	case "":
-		att.orgID, att.userID = u.OrgID, u.ID
-	case sotto.KindNotFound:
-		u = nil
-	default:
+	ps, err := s.checkPassword(w, r, req.Email, req.Password)
+	if err != nil {
 		return err
 	}
-
-	for _, k := range att.keys {
-		if ok, wait := s.throttle.Allow(k); !ok {
-			secs := int64((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-			if err := s.auditLogin(r, att); err != nil {
-				return err
-			}
-			return &sotto.Error{Kind: sotto.KindRateLimited, Code: "rate_limited", Msg: "Too many sign-in attempts. Try again later."}
-		}
-	}
-
-	hash := s.dummyHash()
-	if u != nil && creds.PasswordHash != "" {
-		hash = creds.PasswordHash
-	}
-	pwOK, _, verr := auth.VerifyPasswordWith(req.Password, hash, s.passwordParams())
-	if verr != nil {
-		// A malformed stored hash: log the user id, never the input.
-		s.log.Error("password verification failed", "request_id", requestID(ctx), "user_id", att.userID, "error", verr.Error())
-		pwOK = false
-	}
-	staff := u != nil && u.Role.IsStaff()
-	if u == nil || !pwOK || u.Disabled || !u.Role.Valid() || (staff && len(creds.TOTPSecret) == 0) {
-		return s.loginFailed(r, att, errInvalidCredentials, true)
-	}
+	u, att := ps.user, ps.att
+	staff := u.Role.IsStaff()
 	now := s.now().UTC()
 	var step int64
+	var recovery string
 	if staff {
 		// Staff always sign in with a second factor. Patients and proxies
 		// sign in with their password (one-time codes arrive with the
 		// notification channels).
-		if req.TOTPCode == "" {
+		switch {
+		case !ps.creds.TOTPEnrolled:
+			// Right password, no authenticator yet: the client enrolls one
+			// (POST /api/v1/auth/mfa/enroll). Not a failure.
+			return s.loginFailed(r, att, errMFAEnrollmentRequired, false)
+		case req.RecoveryCode != "":
+			recovery = auth.HashRecoveryCode(req.RecoveryCode)
+		case req.TOTPCode == "":
 			// The password was right: the client asks for the code next.
 			// This is the normal two-step flow, so it does not count
 			// against the throttle (the password check did not fail).
 			return s.loginFailed(r, att, errMFARequired, false)
-		}
-		var ok bool
-		if step, ok = auth.VerifyTOTP(creds.TOTPSecret, req.TOTPCode, now, lastStep); !ok {
-			return s.loginFailed(r, att, errInvalidCredentials, true)
+		default:
+			var ok bool
+			if step, ok = auth.VerifyTOTP(ps.creds.TOTPSecret, req.TOTPCode, now, ps.lastStep); !ok {
+				return s.loginFailed(r, att, errInvalidCredentials, true)
+			}
 		}
 	}
 	token, expires, err := s.startSession(r, u, func(tx *store.Tx) error {
-		if !staff {
+		switch {
+		case !staff:
 			return nil
+		case recovery != "":
+			ok, err := tx.UseRecoveryCode(u.ID, recovery)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errTOTPReplay
+			}
+			ev := s.auditEvent(r, u.OrgID, u.ID, string(u.Role), sotto.AuditMFAVerify, sotto.AuditSuccess)
+			ev.TargetType, ev.TargetID = "recovery_code", u.ID
+			return audit.Append(tx, ev)
 		}
 		fresh, err := tx.SetTOTPLastStep(u.ID, step)
 		if err != nil {
@@ -177,34 +222,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	s.setSessionCookie(w, token)
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: expires})
 	return nil
-}
-
-// startSession creates a new session for u in one write with the sign-in
-// audit entry, running also (when not nil) inside the same transaction.
-func (s *Server) startSession(r *http.Request, u *sotto.User, also func(*store.Tx) error) (token string, expires time.Time, err error) {
-	token, tokenHash, err := auth.NewToken()
-	if err != nil {
-		return "", time.Time{}, &sotto.Error{Kind: sotto.KindInternal, Op: "server.startSession", Err: err}
-	}
-	now := s.now().UTC()
-	expires = sessionPolicy(u.Role).ExpiresAt(now, now)
-	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		if also != nil {
-			if err := also(tx); err != nil {
-				return err
-			}
-		}
-		if err := tx.InsertSession(tokenHash, u.ID, u.OrgID, now, expires); err != nil {
-			return err
-		}
-		return audit.Append(tx, s.auditEvent(r, u.OrgID, u.ID, string(u.Role), sotto.AuditSignIn, sotto.AuditSuccess))
-	})
-	return token, expires, err
-}
-
-// setSessionCookie hands a browser its session token.
-func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
 }
 
 // loginFailed records a failed sign-in (throttle, when count is set, and

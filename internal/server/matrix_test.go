@@ -58,14 +58,16 @@ func fixed(r req) func(*world, string) req { return func(*world, string) req { r
 func routeMatrix(w *world) map[string]routeCase {
 	conv := "/api/v1/conversations/" + w.conv1.ID
 	return map[string]routeCase{
-		"GET /healthz":            {fixed(req{method: "GET", path: "/healthz"}), all(200)},
-		"GET /readyz":             {fixed(req{method: "GET", path: "/readyz"}), all(200)},
-		"GET /version":            {fixed(req{method: "GET", path: "/version"}), all(200)},
-		"GET /setup/{token}":      {fixed(req{method: "GET", path: "/setup/not-a-real-token"}), all(404)},
-		"POST /setup/{token}":     {fixed(req{method: "POST", path: "/setup/not-a-real-token", body: "password=x", contentType: "application/x-www-form-urlencoded"}), all(404)},
-		"GET /static/":            {fixed(req{method: "GET", path: "/static/app.css"}), all(200)},
-		"GET /api/openapi.json":   {fixed(req{method: "GET", path: "/api/openapi.json"}), all(200)},
-		"POST /api/v1/auth/login": {fixed(req{method: "POST", path: "/api/v1/auth/login", body: "{", contentType: "application/json"}), all(400)},
+		"GET /healthz":                  {fixed(req{method: "GET", path: "/healthz"}), all(200)},
+		"GET /readyz":                   {fixed(req{method: "GET", path: "/readyz"}), all(200)},
+		"GET /version":                  {fixed(req{method: "GET", path: "/version"}), all(200)},
+		"GET /setup/{token}":            {fixed(req{method: "GET", path: "/setup/not-a-real-token"}), all(404)},
+		"POST /setup/{token}":           {fixed(req{method: "POST", path: "/setup/not-a-real-token", body: "password=x", contentType: "application/x-www-form-urlencoded"}), all(404)},
+		"GET /static/":                  {fixed(req{method: "GET", path: "/static/app.css"}), all(200)},
+		"GET /api/openapi.json":         {fixed(req{method: "GET", path: "/api/openapi.json"}), all(200)},
+		"POST /api/v1/auth/login":       {fixed(req{method: "POST", path: "/api/v1/auth/login", body: "{", contentType: "application/json"}), all(400)},
+		"POST /api/v1/auth/mfa/enroll":  {fixed(req{method: "POST", path: "/api/v1/auth/mfa/enroll", body: "{", contentType: "application/json"}), all(400)},
+		"POST /api/v1/auth/mfa/confirm": {fixed(req{method: "POST", path: "/api/v1/auth/mfa/confirm", body: "{", contentType: "application/json"}), all(400)},
 		"POST /api/v1/auth/logout": {func(w *world, role string) req {
 			r := req{method: "POST", path: "/api/v1/auth/logout"}
 			if role != "anonymous" {

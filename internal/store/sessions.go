@@ -52,9 +52,10 @@ func (db *DB) UserForLogin(ctx context.Context, email string) (*sotto.User, Cred
 	var emailEnc, nameEnc, totpEnc []byte
 	var pwHash string
 	var created, lastStep int64
-	err = db.r.QueryRowContext(ctx, `SELECT id, org_id, role, email_enc, name_enc, password_hash, totp_secret_enc, totp_last_step, disabled, created_at
+	var enrolled bool
+	err = db.r.QueryRowContext(ctx, `SELECT id, org_id, role, email_enc, name_enc, password_hash, totp_secret_enc, totp_enrolled, totp_last_step, disabled, created_at
 		FROM users WHERE email_idx = $1`, ik.BlindIndex("email", email)).
-		Scan(&u.ID, &u.OrgID, &u.Role, &emailEnc, &nameEnc, &pwHash, &totpEnc, &lastStep, &u.Disabled, &created)
+		Scan(&u.ID, &u.OrgID, &u.Role, &emailEnc, &nameEnc, &pwHash, &totpEnc, &enrolled, &lastStep, &u.Disabled, &created)
 	if err != nil {
 		return nil, Credentials{}, 0, notFound(err, op, "User not found.")
 	}
@@ -65,7 +66,7 @@ func (db *DB) UserForLogin(ctx context.Context, email string) (*sotto.User, Cred
 	if err := openUser(op, ok, &u, emailEnc, nameEnc); err != nil {
 		return nil, Credentials{}, 0, err
 	}
-	c := Credentials{PasswordHash: pwHash}
+	c := Credentials{PasswordHash: pwHash, TOTPEnrolled: enrolled}
 	if totpEnc != nil {
 		if c.TOTPSecret, err = ok.Open(totpEnc, crypt.AD("users", "totp_secret", u.ID)); err != nil {
 			return nil, Credentials{}, 0, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}

@@ -12,6 +12,10 @@ import (
 type Credentials struct {
 	PasswordHash string
 	TOTPSecret   []byte
+	// TOTPEnrolled is set when TOTPSecret is confirmed. InsertUser marks
+	// a given secret enrolled (its creator showed it to the user); a
+	// secret set by SetPendingTOTP is enrolled once ConfirmTOTP runs.
+	TOTPEnrolled bool
 }
 
 // InsertUser validates u (whose Email is normalized here), encrypts its
@@ -53,9 +57,9 @@ func (t *Tx) InsertUser(u *sotto.User, c Credentials) error {
 			return &sotto.Error{Kind: sotto.KindInternal, Op: "store.InsertUser", Err: err}
 		}
 	}
-	_, err = t.Exec(`INSERT INTO users (id, org_id, role, email_idx, email_enc, name_enc, password_hash, totp_secret_enc, disabled, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-		u.ID, u.OrgID, string(u.Role), ik.BlindIndex("email", u.Email), emailEnc, nameEnc, c.PasswordHash, totpEnc, u.Disabled, micros(u.CreatedAt))
+	_, err = t.Exec(`INSERT INTO users (id, org_id, role, email_idx, email_enc, name_enc, password_hash, totp_secret_enc, totp_enrolled, disabled, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
+		u.ID, u.OrgID, string(u.Role), ik.BlindIndex("email", u.Email), emailEnc, nameEnc, c.PasswordHash, totpEnc, totpEnc != nil, u.Disabled, micros(u.CreatedAt))
 	if isUniqueViolation(err) {
 		return &sotto.Error{Kind: sotto.KindConflict, Op: "store.InsertUser", Msg: "A user with this e-mail address already exists.", Err: err}
 	}
