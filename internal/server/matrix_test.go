@@ -50,6 +50,18 @@ type routeCase struct {
 	want outcomes
 }
 
+// routeCleanup holds, for some routes, what to undo after each call.
+var routeCleanup = map[string]func(w *world, role string){
+	// Signing out everywhere ends the role's main token too.
+	"POST /api/v1/auth/logout-everywhere": func(w *world, role string) {
+		if role != "anonymous" {
+			w.tokens[role] = w.newToken(role)
+		}
+	},
+	// Ending the billing user's sessions ends its main token.
+	"DELETE /api/v1/users/{id}/sessions": func(w *world, role string) { w.tokens["billing"] = w.newToken("billing") },
+}
+
 // fixed is a request that does not depend on the role.
 func fixed(r req) func(*world, string) req { return func(*world, string) req { return r } }
 
@@ -75,6 +87,11 @@ func routeMatrix(w *world) map[string]routeCase {
 			}
 			return r
 		}, signedIn(204)},
+		"POST /api/v1/auth/logout-everywhere": {fixed(req{method: "POST", path: "/api/v1/auth/logout-everywhere"}), signedIn(200)},
+		"PATCH /api/v1/users/{id}": {fixed(jsonReq("PATCH", "/api/v1/users/"+w.users["compliance"].ID, map[string]bool{"disabled": false})),
+			signedIn(403).with(200, "admin").with(404, "other_admin")},
+		"DELETE /api/v1/users/{id}/sessions": {fixed(req{method: "DELETE", path: "/api/v1/users/" + w.users["billing"].ID + "/sessions"}),
+			signedIn(403).with(200, "admin").with(404, "other_admin")},
 		"GET /api/v1/me": {fixed(req{method: "GET", path: "/api/v1/me"}), signedIn(200)},
 		"POST /api/v1/patients": {func(w *world, role string) req {
 			return jsonReq("POST", "/api/v1/patients", map[string]any{"given_name": "Matrix", "family_name": "Test-" + role,
@@ -132,6 +149,9 @@ func TestRouteMatrix(t *testing.T) {
 				}
 				r := rc.req(w, role)
 				res := w.do(role, r)
+				if undo := routeCleanup[p]; undo != nil {
+					undo(w, role)
+				}
 				if res.status != want {
 					t.Errorf("%s as %s: got %d %s, want %d", p, role, res.status, truncate(res.raw), want)
 				}

@@ -106,3 +106,21 @@ func openUser(op string, ok *crypt.OrgKey, u *sotto.User, emailEnc, nameEnc []by
 	u.Email, u.Name = string(email), string(name)
 	return nil
 }
+
+// SetUserDisabled disables or re-enables user id of orgID; disabling also
+// ends every live session at once. Users are never deleted: records refer
+// to them. Errors: KindNotFound, KindInternal.
+func (t *Tx) SetUserDisabled(orgID, id string, disabled bool) error {
+	const op = "store.SetUserDisabled"
+	if !ValidID(id) {
+		return sotto.Errorf(sotto.KindNotFound, "User not found.")
+	}
+	res, err := t.Exec(`UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3 AND org_id = $4`, disabled, micros(t.Now()), id, orgID)
+	if err := oneRow(res, err, op, "User not found."); err != nil {
+		return err
+	}
+	if disabled {
+		_, err = t.RevokeUserSessions(id, t.Now())
+	}
+	return err
+}

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"net/http"
+
+	"sotto"
+	"sotto/internal/audit"
+	"sotto/internal/store"
+)
+
+// isAdmin reports whether r is the admin role.
+func isAdmin(r sotto.Role) bool { return r == sotto.RoleAdmin }
+
+// userPatch is the body of PATCH /api/v1/users/{id}.
+type userPatch struct {
+	Disabled *bool `json:"disabled"`
+}
+
+// patchUser disables or re-enables a user of the admin's organization;
+// disabling ends the user's sessions at once. Audited.
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, isAdmin, sotto.AuditUserDisable); err != nil {
+		return err
+	}
+	var req userPatch
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Disabled == nil {
+		return sotto.Errorf(sotto.KindInvalid, "Send disabled: true or false.")
+	}
+	id := r.PathValue("id")
+	if id == c.user.ID && *req.Disabled {
+		return sotto.Errorf(sotto.KindInvalid, "You cannot disable your own account.")
+	}
+	action := sotto.AuditUserUpdate
+	if *req.Disabled {
+		action = sotto.AuditUserDisable
+	}
+	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+		if err := tx.SetUserDisabled(c.user.OrgID, id, *req.Disabled); err != nil {
+			return err
+		}
+		ev := s.callerEvent(r, c, action, sotto.AuditSuccess)
+		ev.TargetType, ev.TargetID = "user", id
+		return audit.Append(tx, ev)
+	})
+	if err != nil {
+		return err
+	}
+	u, err := s.db.User(r.Context(), c.user.OrgID, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// revokedResponse says how many sessions ended.
+type revokedResponse struct {
+	Revoked int64 `json:"revoked"`
+}
+
+// endUserSessions ends every session of a user of the admin's
+// organization (the user stays enabled and may sign in again). Audited.
+func (s *Server) endUserSessions(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, isAdmin, sotto.AuditSignOut); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if _, err := s.db.User(r.Context(), c.user.OrgID, id); err != nil {
+		return err
+	}
+	return s.revokeAll(w, r, c, id)
+}
+
+// logoutEverywhere ends every session of the caller, on every device.
+func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return s.revokeAll(w, r, c, c.user.ID)
+}
+
+// revokeAll ends every session of user id and audits it as a sign-out of
+// that user by the caller.
+func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request, c *caller, id string) error {
+	var n int64
+	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if n, err = tx.RevokeUserSessions(id, s.now().UTC()); err != nil {
+			return err
+		}
+		ev := s.callerEvent(r, c, sotto.AuditSignOut, sotto.AuditSuccess)
+		ev.TargetType, ev.TargetID = "user", id
+		return audit.Append(tx, ev)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, revokedResponse{Revoked: n})
+	return nil
+}
