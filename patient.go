@@ -205,6 +205,14 @@ func NormalizePhone(s string) (string, error) {
 // two characters are dropped.
 func SearchTokens(s string) []string {
 	var out []string
+	// Apostrophes join ("O'Brien" is one word); combining marks (a
+	// decomposed "ñ") are dropped so that both spellings fold alike.
+	s = strings.Map(func(r rune) rune {
+		if r == '\'' || r == '’' || unicode.Is(unicode.Mn, r) {
+			return -1
+		}
+		return r
+	}, s)
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
 		w = foldAccents(strings.ToLower(w))
 		if utf8.RuneCountInString(w) >= 2 {

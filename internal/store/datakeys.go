@@ -113,6 +113,9 @@ func (t *Tx) ShredPatient(orgID, patientID string) error {
 	if _, err := t.Exec(`DELETE FROM patient_search WHERE patient_id = $1`, patientID); err != nil {
 		return &sotto.Error{Kind: sotto.KindInternal, Op: "store.ShredPatient", Err: err}
 	}
+	// Forget now and again after the commit: a read between this
+	// statement and the commit may still unwrap and re-cache the key.
 	t.db.keys.Forget(patientID)
+	t.AfterCommit(func() { t.db.keys.Forget(patientID) })
 	return nil
 }

@@ -72,30 +72,35 @@ func (db *DB) Conversations(ctx context.Context, f ConversationFilter, allow fun
 	if err != nil {
 		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
-	var picked []*convRow
-	scanned, next := 0, int64(0)
+	// Read the whole scan first and close the rows: allow may itself
+	// query the store, and must not wait on a connection this holds.
+	var scannedRows []*convRow
 	for rows.Next() {
 		r, err := scanConversation(rows)
 		if err != nil {
 			rows.Close()
 			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 		}
-		scanned++
-		if allow(&r.c) {
-			picked = append(picked, r)
-		}
-		if len(picked) == f.Limit {
-			next = r.lastSeq
-			break
-		}
-		next = r.lastSeq
+		scannedRows = append(scannedRows, r)
 	}
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
 		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
-	if len(picked) < f.Limit && scanned < maxInboxScan {
+	limit := max(f.Limit, 1)
+	var picked []*convRow
+	next := int64(0)
+	for _, r := range scannedRows {
+		if allow(&r.c) {
+			picked = append(picked, r)
+		}
+		next = r.lastSeq
+		if len(picked) == limit {
+			break
+		}
+	}
+	if len(picked) < limit && len(scannedRows) < maxInboxScan {
 		next = 0 // the scan reached the end
 	}
 	page := &ConversationPage{Conversations: make([]*sotto.Conversation, 0, len(picked)), Next: next}

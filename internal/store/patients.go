@@ -76,6 +76,9 @@ func (t *Tx) InsertPatient(p *sotto.Patient) error {
 	_, err = t.Exec(`INSERT INTO patients (id, org_id, user_id, demographics_enc, mrn_idx, birth_idx, phone_idx, email_idx, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		p.ID, p.OrgID, userID, enc, ok.BlindIndex("mrn", p.MRN), ok.BlindIndex("birth", p.BirthDate), phoneIdx, emailIdx, micros(p.CreatedAt), now)
+	if isUniqueViolation(err) && strings.Contains(err.Error(), "user_id") {
+		return &sotto.Error{Kind: sotto.KindConflict, Code: "already_registered", Op: op, Msg: "This portal account already belongs to a patient.", Err: err}
+	}
 	if isUniqueViolation(err) {
 		return &sotto.Error{Kind: sotto.KindConflict, Code: "mrn_taken", Op: op, Msg: "A patient with this medical record number already exists.", Err: err}
 	}
