@@ -26,7 +26,8 @@ func (db *DB) Actor(ctx context.Context, u *sotto.User, now time.Time) (sotto.Ac
 	case u.Role == sotto.RolePatient:
 		a.PatientIDs, err = stringsQuery(ctx, db.r, `SELECT id FROM patients WHERE user_id = $1 AND org_id = $2`, u.ID, u.OrgID)
 	case u.Role == sotto.RoleProxy:
-		a.PatientIDs, err = stringsQuery(ctx, db.r, `SELECT patient_id FROM patient_proxies WHERE user_id = $1 ORDER BY patient_id`, u.ID)
+		a.PatientIDs, err = stringsQuery(ctx, db.r, `SELECT pp.patient_id FROM patient_proxies pp JOIN patients p ON p.id = pp.patient_id
+			WHERE pp.user_id = $1 AND p.org_id = $2 ORDER BY pp.patient_id`, u.ID, u.OrgID)
 	}
 	return a, err
 }
