@@ -86,6 +86,7 @@ const (
 	AuditInviteFailed       = "patient.invite_failed" // a wrong birth date on an invitation
 	AuditConversationCreate = "conversation.create"
 	AuditConversationView   = "conversation.view"
+	AuditConversationList   = "conversation.list" // an inbox page (subjects of several patients)
 	AuditConversationUpdate = "conversation.update"
 	AuditMessageSend        = "message.send"
 	AuditMessageRead        = "message.read"

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"sotto"
+	"sotto/internal/audit"
 	"sotto/internal/store"
 )
 
@@ -150,6 +151,14 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 		}
 	}
 	page, err := s.db.Conversations(r.Context(), f, s.readable(r.Context(), c))
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		ev := s.callerEvent(r, c, sotto.AuditConversationList, sotto.AuditSuccess)
+		ev.PatientID = f.PatientID
+		return audit.Append(tx, ev)
+	})
 	if err != nil {
 		return err
 	}
