@@ -184,6 +184,7 @@ func TestRouteMatrix(t *testing.T) {
 				}
 			}
 		}
+		w.assertNoPHILogged()
 		for p := range matrix {
 			found := false
 			for _, q := range w.srv.Patterns() {

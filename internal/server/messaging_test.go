@@ -192,5 +192,6 @@ func TestMessagingEndToEnd(t *testing.T) {
 		if f.Type != "event" || f.Event.ConversationID != other.body["id"] || f.Event.OrgID != w.orgB {
 			t.Fatalf("other practice received %+v before its sentinel", f.Event)
 		}
+		w.assertNoPHILogged()
 	})
 }

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +41,43 @@ type world struct {
 	msg1   *sotto.Message
 	note1  *sotto.Message
 	att1   *sotto.Attachment
+	log    lockedBuffer // everything the server logged
+}
+
+// lockedBuffer is a goroutine-safe log sink.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// phiCanaries are personal data of the world that must never be logged.
+var phiCanaries = []string{"Testy", "McTestface", "1980-04-02", "+15555550123", "testy@example.test", "TEST-0001",
+	"Fakey", "Test subject canary", "Test body canary", "Test question", "Test reply", "internal note", "test.pdf"}
+
+// assertNoPHILogged fails when the server's log holds any canary.
+func (w *world) assertNoPHILogged() {
+	w.t.Helper()
+	log := w.log.String()
+	if !strings.Contains(log, `"route"`) {
+		w.t.Fatalf("the server logged no requests: the PHI check would prove nothing")
+	}
+	for _, c := range phiCanaries {
+		if strings.Contains(log, c) {
+			w.t.Fatalf("the server logged personal data %q:\n%s", c, log)
+		}
+	}
 }
 
 // worldRoles are the callers the route matrix covers, in order.
@@ -133,7 +170,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 	for key := range w.users {
 		w.tokens[key] = w.newToken(key)
 	}
-	w.srv = New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{Now: w.clock.Now, PasswordParams: auth.TestParams})
+	w.srv = New(db, slog.New(slog.NewJSONHandler(&w.log, &slog.HandlerOptions{Level: slog.LevelDebug})), Config{Now: w.clock.Now, PasswordParams: auth.TestParams})
 	t.Cleanup(w.srv.Close)
 	return w
 }
