@@ -134,6 +134,14 @@ func (s *Server) callerEvent(r *http.Request, c *caller, action, outcome string)
 	return s.auditEvent(r, c.user.OrgID, c.user.ID, string(c.user.Role), action, outcome)
 }
 
+// targetEvent builds the success audit event of c acting on one target
+// (and the patient it concerns, if any).
+func (s *Server) targetEvent(r *http.Request, c *caller, action, targetType, targetID, patientID string) *sotto.AuditEvent {
+	ev := s.callerEvent(r, c, action, sotto.AuditSuccess)
+	ev.TargetType, ev.TargetID, ev.PatientID = targetType, targetID, patientID
+	return ev
+}
+
 // auditAccess appends, inside tx, the audit entry of a successful access
 // (ev), and a break-glass use entry when d was allowed only by break-glass.
 func auditAccess(tx *store.Tx, d sotto.Decision, ev *sotto.AuditEvent) error {

@@ -96,8 +96,7 @@ func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request, c *cal
 		if err := tx.InsertAttachment(a, clean); err != nil {
 			return err
 		}
-		ev := s.callerEvent(r, c, sotto.AuditAttachmentUpload, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID, ev.PatientID = "attachment", a.ID, a.PatientID
+		ev := s.targetEvent(r, c, sotto.AuditAttachmentUpload, "attachment", a.ID, a.PatientID)
 		return auditAccess(tx, d, ev)
 	})
 	if err != nil {
@@ -152,8 +151,7 @@ func (s *Server) downloadAttachment(w http.ResponseWriter, r *http.Request, c *c
 		return err
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		ev := s.callerEvent(r, c, sotto.AuditAttachmentDownload, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID, ev.PatientID = "attachment", a.ID, a.PatientID
+		ev := s.targetEvent(r, c, sotto.AuditAttachmentDownload, "attachment", a.ID, a.PatientID)
 		return auditAccess(tx, d, ev)
 	})
 	if err != nil {

@@ -80,8 +80,7 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, c *c
 			return err
 		}
 		s.publish(tx, ev, scope)
-		aev := s.callerEvent(r, c, sotto.AuditConversationCreate, sotto.AuditSuccess)
-		aev.TargetType, aev.TargetID, aev.PatientID = "conversation", conv.ID, conv.PatientID
+		aev := s.targetEvent(r, c, sotto.AuditConversationCreate, "conversation", conv.ID, conv.PatientID)
 		return auditAccess(tx, d, aev)
 	})
 	if err != nil {
@@ -211,8 +210,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		ev := s.callerEvent(r, c, sotto.AuditConversationView, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID, ev.PatientID = "conversation", conv.ID, conv.PatientID
+		ev := s.targetEvent(r, c, sotto.AuditConversationView, "conversation", conv.ID, conv.PatientID)
 		return auditAccess(tx, d, ev)
 	})
 	if err != nil {
@@ -270,8 +268,7 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request, c *ca
 			return err
 		}
 		s.publish(tx, ev, scope)
-		aev := s.callerEvent(r, c, sotto.AuditConversationUpdate, sotto.AuditSuccess)
-		aev.TargetType, aev.TargetID, aev.PatientID = "conversation", conv.ID, conv.PatientID
+		aev := s.targetEvent(r, c, sotto.AuditConversationUpdate, "conversation", conv.ID, conv.PatientID)
 		return auditAccess(tx, d, aev)
 	})
 	if err != nil {

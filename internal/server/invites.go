@@ -39,8 +39,7 @@ func (s *Server) invitePatient(w http.ResponseWriter, r *http.Request, c *caller
 		if err := tx.InsertInvite(hash, inv); err != nil {
 			return err
 		}
-		ev := s.callerEvent(r, c, sotto.AuditPatientInvite, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID, ev.PatientID = "patient", inv.PatientID, inv.PatientID
+		ev := s.targetEvent(r, c, sotto.AuditPatientInvite, "patient", inv.PatientID, inv.PatientID)
 		return audit.Append(tx, ev)
 	})
 	if err != nil {

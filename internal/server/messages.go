@@ -88,8 +88,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, c *caller) 
 			}
 			s.publish(tx, uev, scope)
 		}
-		aev := s.callerEvent(r, c, sotto.AuditMessageSend, sotto.AuditSuccess)
-		aev.TargetType, aev.TargetID, aev.PatientID = "message", m.ID, conv.PatientID
+		aev := s.targetEvent(r, c, sotto.AuditMessageSend, "message", m.ID, conv.PatientID)
 		return auditAccess(tx, d, aev)
 	})
 	if err != nil {
@@ -135,8 +134,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		ev := s.callerEvent(r, c, sotto.AuditConversationView, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID, ev.PatientID = "conversation", conv.ID, conv.PatientID
+		ev := s.targetEvent(r, c, sotto.AuditConversationView, "conversation", conv.ID, conv.PatientID)
 		return auditAccess(tx, d, ev)
 	})
 	if err != nil {
@@ -182,8 +180,7 @@ func (s *Server) readMessage(w http.ResponseWriter, r *http.Request, c *caller) 
 			}
 			s.publish(tx, ev, scope)
 		}
-		aev := s.callerEvent(r, c, sotto.AuditMessageRead, sotto.AuditSuccess)
-		aev.TargetType, aev.TargetID, aev.PatientID = "message", m.ID, conv.PatientID
+		aev := s.targetEvent(r, c, sotto.AuditMessageRead, "message", m.ID, conv.PatientID)
 		return auditAccess(tx, d, aev)
 	})
 	if err != nil {

@@ -67,16 +67,22 @@ type mfaConfirmResponse struct {
 // errNoEnrollment answers MFA set-up for accounts that need none or have one.
 var errNoEnrollment = &sotto.Error{Kind: sotto.KindConflict, Code: "mfa_already_enrolled", Msg: "An authenticator is already set up for this account."}
 
+// mfaPassword decodes an MFA set-up request and checks its password.
+func (s *Server) mfaPassword(w http.ResponseWriter, r *http.Request) (*mfaEnrollRequest, *passwordStep, error) {
+	w.Header().Set("Cache-Control", "no-store")
+	var req mfaEnrollRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return nil, nil, err
+	}
+	ps, err := s.checkPassword(w, r, req.Email, req.Password)
+	return &req, ps, err
+}
+
 // mfaEnroll starts authenticator set-up for a staff member who has none:
 // it proves the password again and returns a fresh secret (replacing any
 // earlier unconfirmed one).
 func (s *Server) mfaEnroll(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Cache-Control", "no-store")
-	var req mfaEnrollRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ps, err := s.checkPassword(w, r, req.Email, req.Password)
+	_, ps, err := s.mfaPassword(w, r)
 	if err != nil {
 		return err
 	}
@@ -111,12 +117,7 @@ func (s *Server) mfaEnroll(w http.ResponseWriter, r *http.Request) error {
 // mfaConfirm finishes set-up: a valid code from the new authenticator
 // enrolls it, issues ten recovery codes (shown once) and signs in.
 func (s *Server) mfaConfirm(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Cache-Control", "no-store")
-	var req mfaEnrollRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	ps, err := s.checkPassword(w, r, req.Email, req.Password)
+	req, ps, err := s.mfaPassword(w, r)
 	if err != nil {
 		return err
 	}

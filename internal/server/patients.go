@@ -47,8 +47,7 @@ func (s *Server) createPatient(w http.ResponseWriter, r *http.Request, c *caller
 		if err := tx.InsertPatient(p); err != nil {
 			return err
 		}
-		ev := s.callerEvent(r, c, sotto.AuditPatientCreate, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID, ev.PatientID = "patient", p.ID, p.ID
+		ev := s.targetEvent(r, c, sotto.AuditPatientCreate, "patient", p.ID, p.ID)
 		return audit.Append(tx, ev)
 	})
 	if err != nil {
@@ -107,8 +106,7 @@ func (s *Server) getPatient(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		ev := s.callerEvent(r, c, sotto.AuditPatientView, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID, ev.PatientID = "patient", p.ID, p.ID
+		ev := s.targetEvent(r, c, sotto.AuditPatientView, "patient", p.ID, p.ID)
 		return audit.Append(tx, ev)
 	})
 	if err != nil {
@@ -153,8 +151,7 @@ func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request, c *caller) e
 		if err := tx.InsertBreakGlass(g); err != nil {
 			return err
 		}
-		ev := s.callerEvent(r, c, sotto.AuditBreakGlass, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID, ev.PatientID = "break_glass", g.ID, g.PatientID
+		ev := s.targetEvent(r, c, sotto.AuditBreakGlass, "break_glass", g.ID, g.PatientID)
 		return audit.Append(tx, ev)
 	})
 	if err != nil {

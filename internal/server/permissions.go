@@ -40,8 +40,7 @@ func (s *Server) putPermissions(w http.ResponseWriter, r *http.Request, c *calle
 		if err := tx.SetPermissions(c.user.OrgID, req.Permissions); err != nil {
 			return err
 		}
-		ev := s.callerEvent(r, c, sotto.AuditPermissionChange, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID = "org", c.user.OrgID
+		ev := s.targetEvent(r, c, sotto.AuditPermissionChange, "org", c.user.OrgID, "")
 		return audit.Append(tx, ev)
 	})
 	if err != nil {

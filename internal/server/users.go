@@ -41,8 +41,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c *caller) er
 		if err := tx.SetUserDisabled(c.user.OrgID, id, *req.Disabled); err != nil {
 			return err
 		}
-		ev := s.callerEvent(r, c, action, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID = "user", id
+		ev := s.targetEvent(r, c, action, "user", id, "")
 		return audit.Append(tx, ev)
 	})
 	if err != nil {
@@ -88,8 +87,7 @@ func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request, c *caller, id
 		if n, err = tx.RevokeUserSessions(id, s.now().UTC()); err != nil {
 			return err
 		}
-		ev := s.callerEvent(r, c, sotto.AuditSignOut, sotto.AuditSuccess)
-		ev.TargetType, ev.TargetID = "user", id
+		ev := s.targetEvent(r, c, sotto.AuditSignOut, "user", id, "")
 		return audit.Append(tx, ev)
 	})
 	if err != nil {
