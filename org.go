@@ -3,7 +3,6 @@ package sotto
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Org is a tenant: one medical practice. Nothing of one Org is ever visible
@@ -37,18 +36,7 @@ const MaxNameLen = 200
 // ValidateName checks a display name of an organization, location or
 // department. It returns a KindInvalid *Error naming field.
 func ValidateName(field, name string) error {
-	n := strings.TrimSpace(name)
-	switch {
-	case n == "":
-		return Errorf(KindInvalid, "%s is required.", field)
-	case !utf8.ValidString(n):
-		return Errorf(KindInvalid, "%s must be valid UTF-8 text.", field)
-	case utf8.RuneCountInString(n) > MaxNameLen:
-		return Errorf(KindInvalid, "%s must be at most %d characters.", field, MaxNameLen)
-	case strings.ContainsFunc(n, isControl):
-		return Errorf(KindInvalid, "%s must not contain control characters.", field)
-	}
-	return nil
+	return validateText(field, strings.TrimSpace(name), MaxNameLen, true)
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
