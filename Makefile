@@ -3,6 +3,8 @@
 #                against a throwaway PostgreSQL 15 and headless Chromium
 #   make check   fmt + vet + staticcheck only
 #   make build   build bin/sotto
+#   make bench   load benchmark against a fresh server (SQLite; DB=postgres for PostgreSQL;
+#                SCENARIO="small medium large" picks scenarios, see scripts/bench.sh)
 # Extra `go test` flags: make test GOTESTFLAGS='-run TestFoo -v'
 
 # Fall back to the toolchain in /usr/local/go when go is not already on PATH.
@@ -14,7 +16,9 @@ GOTESTFLAGS ?=
 # Steps must run in the listed order, even under make -j.
 .NOTPARALLEL:
 
-.PHONY: test check fmt vet staticcheck build
+.PHONY: test check fmt vet staticcheck build bench
+
+DB ?= sqlite
 
 test: check
 	@echo "==> go test -race (scripts/test-env.sh: throwaway PostgreSQL 15 + Chromium)"
@@ -42,3 +46,7 @@ staticcheck:
 build:
 	@echo "==> go build -o bin/sotto ./cmd/sotto"
 	$(GO) build -o bin/sotto ./cmd/sotto
+
+bench:
+	@echo "==> scripts/bench.sh $(DB)"
+	bash scripts/bench.sh $(DB)
