@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"sotto"
 	"sotto/internal/audit"
@@ -45,7 +46,7 @@ func (s *Server) caller(r *http.Request) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	perms, err := s.db.Permissions(ctx, u.OrgID)
+	perms, err := s.perms.get(ctx, u.OrgID, time.Now(), s.db.Permissions)
 	if err != nil {
 		return nil, err
 	}

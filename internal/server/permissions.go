@@ -43,6 +43,7 @@ func (s *Server) putPermissions(w http.ResponseWriter, r *http.Request, c *calle
 		ev := s.targetEvent(r, c, sotto.AuditPermissionChange, "org", c.user.OrgID, "")
 		return audit.Append(tx, ev)
 	})
+	s.perms.forget(c.user.OrgID)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ type Server struct {
 	now      func() time.Time
 	throttle *auth.Throttle // sign-in attempts, per account and per client address
 	hub      *realtime.Hub  // live events to WebSocket sessions
+	perms    permCache      // each organization's permission matrix
 
 	dummyOnce sync.Once
 	dummy     string // password hash verified when the account does not exist
