@@ -104,6 +104,17 @@ func NewHub(opts Options) *Hub {
 // that has already ended, whose channel is closed and whose Err is
 // [ErrShutdown].
 func (h *Hub) Subscribe(topics []string, filter func(*Event) bool) *Sub {
+	return h.SubscribeBuffer(topics, filter, h.buffer)
+}
+
+// SubscribeBuffer is Subscribe with this subscription's own queue length
+// (buffer <= 0 means the hub's): a subscriber that receives far more
+// events than most (a staff inbox seeing a whole organization) gets more
+// room before it counts as too slow. Errors and concurrency as Subscribe.
+func (h *Hub) SubscribeBuffer(topics []string, filter func(*Event) bool, buffer int) *Sub {
+	if buffer <= 0 {
+		buffer = h.buffer
+	}
 	s := &Sub{
 		hub:    h,
 		filter: filter,
@@ -119,7 +130,7 @@ func (h *Hub) Subscribe(topics []string, filter func(*Event) bool) *Sub {
 		close(s.ch)
 		return s
 	}
-	s.ch = make(chan *Event, h.buffer)
+	s.ch = make(chan *Event, buffer)
 	s.pos = make([]int, len(s.topics))
 	for i, t := range s.topics {
 		ts := h.topics[t]

@@ -232,3 +232,17 @@ func TestPublishNeverBlocks(t *testing.T) {
 		t.Fatalf("Len() = %d, want 0", n)
 	}
 }
+
+func TestSubscribeBuffer(t *testing.T) {
+	h := NewHub(Options{Buffer: 2})
+	small := h.Subscribe([]string{"t"}, nil)
+	big := h.SubscribeBuffer([]string{"t"}, nil, 8)
+	for i := int64(1); i <= 5; i++ {
+		h.Publish(ev(i, "t"))
+	}
+	wantEnded(t, small, ErrSlow)
+	if big.Err() != nil {
+		t.Fatalf("subscriber with room for 8 dropped after 5: %v", big.Err())
+	}
+	wantSeqs(t, "big", big, 1, 2, 3, 4, 5)
+}

@@ -23,6 +23,9 @@ const (
 	replayWindow     = 5000 // events replayed on resume before the client is told to reload
 	replayPage       = 500
 	deliverFlush     = 500 * time.Millisecond
+
+	patientStreamBuffer = 64   // events queued per patient stream before it counts as too slow
+	staffStreamBuffer   = 1024 // the same for a staff stream
 )
 
 // WebSocket close codes of the events stream (4000-4999 are ours).
@@ -119,10 +122,14 @@ func (st *stream) run(ctx context.Context) {
 			topics = append(topics, "patient:"+p)
 		}
 	}
-	sub := st.s.hub.Subscribe(topics, func(e *realtime.Event) bool {
+	buffer := patientStreamBuffer
+	if c.user.Role.IsStaff() {
+		buffer = staffStreamBuffer // a staff inbox sees a whole organization's traffic
+	}
+	sub := st.s.hub.SubscribeBuffer(topics, func(e *realtime.Event) bool {
 		le := e.Data.(*liveEvent)
 		return visible(c, le.ev, le.scope)
-	})
+	}, buffer)
 	defer sub.Close()
 
 	if st.last > 0 {
@@ -234,9 +241,11 @@ func (st *stream) writeRaw(ctx context.Context, b []byte) error {
 }
 
 // noteDelivered remembers a new message that reached a patient's device,
-// so that its delivery receipt is recorded.
+// so that its delivery receipt is recorded: once per message and user,
+// however many devices the user has connected.
 func (st *stream) noteDelivered(ev *sotto.Event) {
-	if ev.Kind == sotto.EventMessageCreated && !st.c.user.Role.IsStaff() && ev.CreatedBy != st.c.user.ID {
+	if ev.Kind == sotto.EventMessageCreated && !st.c.user.Role.IsStaff() && ev.CreatedBy != st.c.user.ID &&
+		st.s.delivered.add(ev.MessageID+"/"+st.c.user.ID) {
 		st.pending = append(st.pending, ev)
 	}
 }
@@ -251,12 +260,18 @@ func (st *stream) flushDelivered() {
 	s, c := st.s, st.c
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	failed := func(err error) {
+		s.log.Error("recording delivery receipts failed", "user_id", c.user.ID, "error", err.Error())
+		for _, ev := range evs {
+			s.delivered.remove(ev.MessageID + "/" + c.user.ID)
+		}
+	}
 	scopes := map[string]store.PatientScope{}
 	for _, ev := range evs {
 		if _, ok := scopes[ev.PatientID]; !ok && ev.PatientID != "" {
 			sc, err := s.db.PatientScope(ctx, ev.PatientID)
 			if err != nil {
-				s.log.Error("recording delivery receipts failed", "user_id", c.user.ID, "error", err.Error())
+				failed(err)
 				return
 			}
 			scopes[ev.PatientID] = sc
@@ -283,6 +298,6 @@ func (st *stream) flushDelivered() {
 		return nil
 	})
 	if err != nil {
-		s.log.Error("recording delivery receipts failed", "user_id", c.user.ID, "error", err.Error())
+		failed(err)
 	}
 }

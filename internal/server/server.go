@@ -38,19 +38,20 @@ const loginFreeAttempts = 4
 
 // Server serves sotto's HTTP API and pages.
 type Server struct {
-	db       *store.DB
-	log      *slog.Logger
-	cfg      Config
-	tls      bool
-	mux      *http.ServeMux
-	pages    map[string]*template.Template
-	csrf     *http.CrossOriginProtection
-	started  time.Time
-	patterns []string
-	now      func() time.Time
-	throttle *auth.Throttle // sign-in attempts, per account and per client address
-	hub      *realtime.Hub  // live events to WebSocket sessions
-	perms    permCache      // each organization's permission matrix
+	db        *store.DB
+	log       *slog.Logger
+	cfg       Config
+	tls       bool
+	mux       *http.ServeMux
+	pages     map[string]*template.Template
+	csrf      *http.CrossOriginProtection
+	started   time.Time
+	patterns  []string
+	now       func() time.Time
+	throttle  *auth.Throttle // sign-in attempts, per account and per client address
+	hub       *realtime.Hub  // live events to WebSocket sessions
+	perms     permCache      // each organization's permission matrix
+	delivered *recentSet     // message/user pairs whose delivery is already being recorded
 
 	dummyOnce sync.Once
 	dummy     string // password hash verified when the account does not exist
@@ -65,7 +66,8 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	s := &Server{db: db, log: log, cfg: cfg, tls: cfg.TLS, mux: http.NewServeMux(), pages: parsePages(), csrf: http.NewCrossOriginProtection(), started: time.Now(), now: cfg.Now}
 	// Four free failures: the fifth locks the key, so a sixth attempt
 	// within the lockout is refused.
-	s.hub = realtime.NewHub(realtime.Options{Buffer: 64})
+	s.hub = realtime.NewHub(realtime.Options{Buffer: patientStreamBuffer})
+	s.delivered = newRecentSet(recentDeliveries)
 	s.throttle = auth.NewThrottle(auth.ThrottleConfig{FreeAttempts: loginFreeAttempts}, s.now)
 	s.routes()
 	return s
