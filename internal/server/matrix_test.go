@@ -125,6 +125,12 @@ func routeMatrix(w *world) map[string]routeCase {
 			signedIn(403).with(200, "admin", "compliance", "other_admin")},
 		"PUT /api/v1/permissions": {fixed(jsonReq("PUT", "/api/v1/permissions", map[string]any{"permissions": sotto.DefaultPermissions()})),
 			signedIn(403).with(200, "admin", "other_admin")},
+		"GET /api/v1/audit": {fixed(req{method: "GET", path: "/api/v1/audit?patient_id=" + w.p1.ID}),
+			signedIn(403).with(200, "admin", "compliance", "other_admin")},
+		"GET /api/v1/audit/verify": {fixed(req{method: "GET", path: "/api/v1/audit/verify"}),
+			signedIn(403).with(200, "admin", "compliance", "other_admin")},
+		"GET /api/v1/break-glass": {fixed(req{method: "GET", path: "/api/v1/break-glass"}),
+			signedIn(403).with(200, "admin", "compliance", "other_admin")},
 		"GET /api/v1/events": {fixed(req{method: "GET", path: "/api/v1/events"}), signedIn(426)},
 	}
 }
