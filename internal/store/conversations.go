@@ -105,10 +105,11 @@ func scanConversation(s interface{ Scan(...any) error }) (*convRow, error) {
 	return &r, nil
 }
 
-// decrypt opens r's sealed fields into r.c.
-func (db *DB) decryptConversation(ctx context.Context, q querier, r *convRow) (*sotto.Conversation, error) {
+// decryptConversation opens r's sealed fields into r.c with the sealers
+// of keys.
+func decryptConversation(ctx context.Context, keys *sealerCache, r *convRow) (*sotto.Conversation, error) {
 	const op = "store.Conversation"
-	k, err := db.sealerFor(ctx, q, r.c.OrgID, r.c.PatientID)
+	k, err := keys.get(ctx, r.c.PatientID)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func (db *DB) Conversation(ctx context.Context, orgID, id string) (*sotto.Conver
 	if err != nil {
 		return nil, notFound(err, "store.Conversation", "Conversation not found.")
 	}
-	return db.decryptConversation(ctx, db.r, r)
+	return decryptConversation(ctx, db.newSealerCache(db.r, orgID), r)
 }
 
 // ConversationUpdate is a change of status and/or assignee; nil fields are

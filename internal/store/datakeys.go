@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"sotto"
 	"sotto/internal/crypt"
@@ -58,6 +59,80 @@ func (db *DB) sealerFor(ctx context.Context, q querier, orgID, patientID string)
 		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.sealerFor", Err: err}
 	}
 	return dk, nil
+}
+
+// sealerCache resolves the sealers of one org for a batch of records (an
+// inbox page, a conversation's messages): the org key is unwrapped once and
+// each patient's data key read once, instead of two queries per record.
+type sealerCache struct {
+	db    *DB
+	q     querier
+	orgID string
+	m     map[string]sealer
+}
+
+func (db *DB) newSealerCache(q querier, orgID string) *sealerCache {
+	return &sealerCache{db: db, q: q, orgID: orgID, m: map[string]sealer{}}
+}
+
+// preload reads the data keys of patientIDs in one query. Keys it cannot
+// find (shredded) are left for get to report.
+func (c *sealerCache) preload(ctx context.Context, patientIDs []string) error {
+	ok, err := c.get(ctx, "")
+	if err != nil {
+		return err
+	}
+	var want []any
+	var in []string
+	seen := map[string]bool{}
+	for _, id := range patientIDs {
+		if _, done := c.m[id]; !done && id != "" && !seen[id] {
+			seen[id] = true
+			want = append(want, id)
+			in = append(in, placeholder(len(want)+1))
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	rows, err := c.q.QueryContext(ctx, `SELECT patient_id, wrapped FROM patient_keys WHERE org_id = $1 AND patient_id IN (`+strings.Join(in, ", ")+`)`,
+		append([]any{c.orgID}, want...)...)
+	if err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "store.preload", Err: err}
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var wrapped []byte
+		if err := rows.Scan(&id, &wrapped); err != nil {
+			return &sotto.Error{Kind: sotto.KindInternal, Op: "store.preload", Err: err}
+		}
+		dk, err := c.db.keys.Data(ok.(*crypt.OrgKey), id, wrapped)
+		if err != nil {
+			return &sotto.Error{Kind: sotto.KindInternal, Op: "store.preload", Err: err}
+		}
+		c.m[id] = dk
+	}
+	return rows.Err()
+}
+
+// get returns the sealer of patientID ("" for the org key).
+func (c *sealerCache) get(ctx context.Context, patientID string) (sealer, error) {
+	if k, ok := c.m[patientID]; ok {
+		return k, nil
+	}
+	var k sealer
+	var err error
+	if patientID == "" {
+		k, err = c.db.orgKeyQ(ctx, c.q, c.orgID)
+	} else {
+		k, err = c.db.sealerFor(ctx, c.q, c.orgID, patientID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.m[patientID] = k
+	return k, nil
 }
 
 // txq adapts a Tx to querier.

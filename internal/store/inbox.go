@@ -29,7 +29,8 @@ type ConversationPage struct {
 }
 
 // maxInboxScan bounds how many rows one page may examine when many are
-// filtered out by access control; the cursor then resumes the scan.
+// filtered out by access control; the cursor then resumes the scan. A page
+// scans four times its size (at least 100), up to this bound.
 const maxInboxScan = 1000
 
 // Conversations lists conversations matching f, newest activity first.
@@ -66,7 +67,12 @@ func (db *DB) Conversations(ctx context.Context, f ConversationFilter, allow fun
 	if f.PatientID != "" {
 		add("patient_id", f.PatientID)
 	}
-	args = append(args, maxInboxScan)
+	// Scan a few pages' worth: enough when most rows pass allow (a queue),
+	// bounded when few do (the cursor resumes), and not so many that a
+	// server sends rows only to have them discarded.
+	limit := max(f.Limit, 1)
+	scanLimit := min(maxInboxScan, max(4*limit, 100))
+	args = append(args, scanLimit)
 	q += ` ORDER BY last_seq DESC LIMIT ` + placeholder(len(args))
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -88,7 +94,6 @@ func (db *DB) Conversations(ctx context.Context, f ConversationFilter, allow fun
 	if err != nil {
 		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
-	limit := max(f.Limit, 1)
 	var picked []*convRow
 	next := int64(0)
 	for _, r := range scannedRows {
@@ -100,12 +105,20 @@ func (db *DB) Conversations(ctx context.Context, f ConversationFilter, allow fun
 			break
 		}
 	}
-	if len(picked) < limit && len(scannedRows) < maxInboxScan {
+	if len(picked) < limit && len(scannedRows) < scanLimit {
 		next = 0 // the scan reached the end
 	}
 	page := &ConversationPage{Conversations: make([]*sotto.Conversation, 0, len(picked)), Next: next}
+	keys := db.newSealerCache(db.r, f.OrgID)
+	ids := make([]string, len(picked))
+	for i, r := range picked {
+		ids[i] = r.c.PatientID
+	}
+	if err := keys.preload(ctx, ids); err != nil {
+		return nil, err
+	}
 	for _, r := range picked {
-		c, err := db.decryptConversation(ctx, db.r, r)
+		c, err := decryptConversation(ctx, keys, r)
 		if sotto.ErrorCode(err) == "shredded" {
 			continue
 		}

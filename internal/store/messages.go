@@ -189,8 +189,12 @@ func (db *DB) scanMessages(ctx context.Context, q querier, rows *sql.Rows) ([]*s
 		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
 	msgs := make([]*sotto.Message, 0, len(out))
+	var keys *sealerCache
 	for _, r := range out {
-		k, err := db.sealerFor(ctx, q, r.m.OrgID, r.m.PatientID)
+		if keys == nil {
+			keys = db.newSealerCache(q, r.m.OrgID)
+		}
+		k, err := keys.get(ctx, r.m.PatientID)
 		if err != nil {
 			return nil, err
 		}

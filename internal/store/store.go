@@ -122,7 +122,7 @@ func (db *DB) openSQLite(ctx context.Context, path string, opts Options) error {
 	if _, err := os.Stat(filepath.Dir(abs)); err != nil {
 		return fmt.Errorf("store: sqlite directory: %w", err)
 	}
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)"
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)"
 	u := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?"
 	db.w, err = sql.Open("sqlite", u+pragmas+"&_txlock=immediate")
 	if err != nil {
