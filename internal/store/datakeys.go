@@ -139,11 +139,11 @@ func (c *sealerCache) get(ctx context.Context, patientID string) (sealer, error)
 type txq struct{ t *Tx }
 
 func (q txq) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return q.t.tx.QueryContext(ctx, query, args...)
+	return q.t.Query(query, args...)
 }
 
 func (q txq) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.t.tx.QueryRowContext(ctx, query, args...)
+	return q.t.QueryRow(query, args...)
 }
 
 // sealerFor is DB.sealerFor inside the transaction.

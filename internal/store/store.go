@@ -54,7 +54,8 @@ type Options struct {
 type DB struct {
 	dialect Dialect
 	w       *sql.DB // writer connection(s)
-	r       *sql.DB // reader pool
+	r       *readerPool // reader pool, with prepared statements
+	wstmts  stmtCache   // statements prepared on the writer connection(s)
 	now     func() time.Time
 	keys    *crypt.Keyring
 
@@ -141,7 +142,8 @@ func (db *DB) openSQLite(ctx context.Context, path string, opts Options) error {
 		db.w.Close()
 		return fmt.Errorf("store: protect sqlite file: %w", err)
 	}
-	db.r, err = sql.Open("sqlite", u+pragmas+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", u+pragmas+"&_pragma=query_only(1)")
+	db.r = &readerPool{DB: r}
 	if err != nil {
 		db.w.Close()
 		return fmt.Errorf("store: open sqlite readers: %w", err)
@@ -163,7 +165,8 @@ func (db *DB) openPostgres(ctx context.Context, dsn string, opts Options) error 
 		db.w.Close()
 		return fmt.Errorf("store: connect postgres: %w", redact(err, dsn))
 	}
-	db.r, err = sql.Open("pgx", dsn)
+	r, err := sql.Open("pgx", dsn)
+	db.r = &readerPool{DB: r}
 	if err != nil {
 		db.w.Close()
 		return fmt.Errorf("store: open postgres readers: %w", redact(err, dsn))
@@ -207,6 +210,7 @@ func (db *DB) Close() error {
 	close(db.stop)
 	db.closeMu.Unlock()
 	db.wg.Wait()
+	db.wstmts.closeAll()
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 

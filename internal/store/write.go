@@ -22,16 +22,25 @@ type Tx struct {
 
 // Exec runs a statement that returns no rows.
 func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	if st := t.txStmt(query); st != nil {
+		return st.ExecContext(t.ctx, args...)
+	}
 	return t.tx.ExecContext(t.ctx, query, args...)
 }
 
 // Query runs a statement that returns rows, inside the transaction.
 func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	if st := t.txStmt(query); st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
 	return t.tx.QueryContext(t.ctx, query, args...)
 }
 
 // QueryRow runs a statement that returns at most one row.
 func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
+	if st := t.txStmt(query); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
 	return t.tx.QueryRowContext(t.ctx, query, args...)
 }
 
@@ -204,6 +213,7 @@ func (db *DB) commit(batch []*writeReq) {
 			}
 		}
 	}
+	db.prepareWriterStmts(ctx)
 }
 
 // runOrdered runs an ordered after-commit function; a panic is contained
