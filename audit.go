@@ -91,6 +91,7 @@ const (
 	AuditMessageSend        = "message.send"
 	AuditMessageRead        = "message.read"
 	AuditMessageDeliver     = "message.deliver"
+	AuditMessageRetract     = "message.retract"
 	AuditAttachmentUpload   = "attachment.upload"
 	AuditAttachmentDownload = "attachment.download"
 	AuditNotificationSend   = "notification.send"

@@ -25,6 +25,7 @@ type Event struct {
 const (
 	EventMessageCreated      = "message.created"
 	EventReceiptUpdated      = "receipt.updated"
+	EventMessageRetracted    = "message.retracted"
 	EventConversationCreated = "conversation.created"
 	EventConversationUpdated = "conversation.updated"
 )

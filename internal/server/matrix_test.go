@@ -117,6 +117,17 @@ func routeMatrix(w *world) map[string]routeCase {
 		}, conv1Access(201)},
 		"GET /api/v1/conversations/{id}/messages": {fixed(req{method: "GET", path: conv + "/messages"}), conv1Access(200)},
 		"POST /api/v1/messages/{id}/read":         {fixed(req{method: "POST", path: "/api/v1/messages/" + w.msg1.ID + "/read"}), conv1Access(204)},
+		"POST /api/v1/messages/{id}/retract": {func(w *world, role string) req {
+			// Each role retracts a message of its own when it may write in
+			// conv1; the others try the nurse's seeded message.
+			id := w.msg1.ID
+			if k, ok := w.users[role]; ok && role != "other_admin" {
+				if m := w.seedMessage(k.ID, k.Role, "retract-"+role); m != nil {
+					id = m.ID
+				}
+			}
+			return req{method: "POST", path: "/api/v1/messages/" + id + "/retract"}
+		}, conv1Access(200)},
 		"POST /api/v1/attachments": {func(w *world, role string) req {
 			return multipartReq(w.conv1.ID, "scan.pdf", []byte("%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n"))
 		}, conv1Access(201)},

@@ -189,3 +189,41 @@ func (s *Server) readMessage(w http.ResponseWriter, r *http.Request, c *caller) 
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// retractMessage marks one of the caller's own messages retracted: it stays
+// in the record, shown as retracted; a correction is sent as a new message
+// with "corrects". Audited.
+func (s *Server) retractMessage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ctx := r.Context()
+	m, err := s.db.Message(ctx, c.user.OrgID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if m.Internal && !c.user.Role.IsStaff() {
+		return sotto.Errorf(sotto.KindNotFound, "Message not found.")
+	}
+	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	d, scope, err := s.authorize(r, c, conv, sotto.ActionReply)
+	if err != nil {
+		return err
+	}
+	if m.SenderID != c.user.ID {
+		return &sotto.Error{Kind: sotto.KindForbidden, Code: "forbidden", Msg: "Only the author of a message may retract it."}
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		ev, err := tx.RetractMessage(conv, m, c.user.ID)
+		if err != nil {
+			return err
+		}
+		s.publish(tx, ev, scope)
+		return auditAccess(tx, d, s.targetEvent(r, c, sotto.AuditMessageRetract, "message", m.ID, conv.PatientID))
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}

@@ -195,3 +195,28 @@ func TestMessagingEndToEnd(t *testing.T) {
 		w.assertNoPHILogged()
 	})
 }
+
+// TestRetractKeepsTheRecord: the author retracts a message; it stays in
+// the conversation marked retracted, others cannot retract it, and a
+// second retraction is a conflict.
+func TestRetractKeepsTheRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		m := w.send("patient", w.conv1.ID, "Test message to retract", "r-1", false, 201)
+		path := "/api/v1/messages/" + m.ID + "/retract"
+		if r := w.do("nurse", req{method: "POST", path: path}); r.status != 403 {
+			t.Fatalf("nurse retracting the patient's message: %d %s", r.status, r.raw)
+		}
+		res := w.must("patient", req{method: "POST", path: path}, 200)
+		if res.body["retracted_at"] == nil {
+			t.Fatalf("retract answer: %s", res.raw)
+		}
+		if r := w.do("patient", req{method: "POST", path: path}); r.status != 409 || r.code() != "already_retracted" {
+			t.Fatalf("second retraction: %d %s", r.status, r.raw)
+		}
+		list := w.must("nurse", req{method: "GET", path: "/api/v1/conversations/" + w.conv1.ID + "/messages"}, 200)
+		if !strings.Contains(list.raw, "Test message to retract") || !strings.Contains(list.raw, `"retracted_at"`) {
+			t.Fatalf("retracted message not kept and marked: %s", list.raw)
+		}
+	})
+}

@@ -28,6 +28,7 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/conversations/{id}/messages", s.authed(s.sendMessage))
 	s.route("GET /api/v1/conversations/{id}/messages", s.authed(s.listMessages))
 	s.route("POST /api/v1/messages/{id}/read", s.authed(s.readMessage))
+	s.route("POST /api/v1/messages/{id}/retract", s.authed(s.retractMessage))
 	s.route("POST /api/v1/attachments", s.authed(s.uploadAttachment))
 	s.route("GET /api/v1/attachments/{id}", s.authed(s.downloadAttachment))
 	s.route("GET /api/v1/permissions", s.authed(s.getPermissions))

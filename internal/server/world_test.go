@@ -257,3 +257,18 @@ func (w *world) must(role string, r req, want int) result {
 	}
 	return res
 }
+
+// seedMessage stores a message in conv1 written by userID (directly in the
+// store, bypassing access control) and returns it.
+func (w *world) seedMessage(userID string, role sotto.Role, key string) *sotto.Message {
+	w.t.Helper()
+	m := &sotto.Message{Body: "Seeded test message", IdempotencyKey: key, SenderID: userID, SenderRole: role}
+	err := w.db.Write(context.Background(), func(tx *store.Tx) error {
+		_, _, err := tx.InsertMessage(w.conv1, m, nil)
+		return err
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return m
+}

@@ -269,3 +269,26 @@ func (t *Tx) MarkReceipt(conv *sotto.Conversation, msg *sotto.Message, userID st
 		MessageID: msg.ID, UserID: userID, CreatedBy: userID}
 	return ev, t.AppendEvent(ev)
 }
+
+// RetractMessage marks message msg retracted at now and appends a
+// message.retracted event (returned). The message and its body stay, for
+// the record. Errors: KindConflict (already retracted), KindInternal.
+func (t *Tx) RetractMessage(conv *sotto.Conversation, msg *sotto.Message, actorID string) (*sotto.Event, error) {
+	const op = "store.RetractMessage"
+	ev := &sotto.Event{OrgID: conv.OrgID, Kind: sotto.EventMessageRetracted, PatientID: conv.PatientID, ConversationID: conv.ID,
+		DepartmentID: conv.DepartmentID, AssigneeID: conv.AssigneeID, Category: conv.Category, Internal: msg.Internal,
+		MessageID: msg.ID, CreatedBy: actorID}
+	if err := t.AppendEvent(ev); err != nil {
+		return nil, err
+	}
+	res, err := t.Exec(`UPDATE messages SET retracted_at = $1 WHERE id = $2 AND org_id = $3 AND retracted_at IS NULL`, micros(ev.CreatedAt), msg.ID, conv.OrgID)
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, &sotto.Error{Kind: sotto.KindConflict, Code: "already_retracted", Op: op, Msg: "This message was already retracted."}
+	}
+	at := ev.CreatedAt
+	msg.RetractedAt = &at
+	return ev, nil
+}
