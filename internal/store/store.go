@@ -53,7 +53,7 @@ type Options struct {
 // DB is a handle on the sotto database. It is safe for concurrent use.
 type DB struct {
 	dialect Dialect
-	w       *sql.DB // writer connection(s)
+	w       *sql.DB     // writer connection(s)
 	r       *readerPool // reader pool, with prepared statements
 	wstmts  stmtCache   // statements prepared on the writer connection(s)
 	now     func() time.Time
