@@ -192,6 +192,18 @@ func (st *stream) run(ctx context.Context) {
 // replay sends the events after st.last the caller may see, from the
 // store's log, up to replayWindow; beyond it the client is told to reload.
 func (st *stream) replay(ctx context.Context) bool {
+	head, err := st.s.db.LastEventSeq(ctx)
+	if err != nil {
+		st.conn.Close(websocket.StatusInternalError, "try again")
+		return false
+	}
+	if st.last > head {
+		// A cursor from the future (another server, a restored database):
+		// resuming from it would skip everything, so the client reloads.
+		st.write(ctx, frame{Type: "reset", Seq: head})
+		st.conn.Close(closeResetRequired, "unknown cursor: reload")
+		return false
+	}
 	scopes := map[string]store.PatientScope{}
 	sent := 0
 	for {

@@ -220,3 +220,28 @@ func TestRetractKeepsTheRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestResumeFromUnknownCursorResets: a cursor beyond the log's end (another
+// server, a restored database) gets a reset frame and close 4010 instead
+// of silently skipping every event.
+func TestResumeFromUnknownCursorResets(t *testing.T) {
+	w := newWorld(t, storetest.SQLite(t, store.Options{}))
+	ts := httptest.NewServer(w.srv)
+	defer ts.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/api/v1/events?after=999999999"
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + w.tokens["nurse"]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	_, b, err := conn.Read(ctx)
+	if err != nil || !strings.Contains(string(b), `"type":"reset"`) {
+		t.Fatalf("first frame %q, %v; want reset", b, err)
+	}
+	_, _, err = conn.Read(ctx)
+	if websocket.CloseStatus(err) != closeResetRequired {
+		t.Fatalf("close %v, want %d", err, closeResetRequired)
+	}
+}
