@@ -24,7 +24,8 @@ test: check
 	@echo "==> go test -race (scripts/test-env.sh: throwaway PostgreSQL 15 + Chromium)"
 	bash scripts/test-env.sh bash -c '$(GO) test -race -count=1 -timeout 25m $(GOTESTFLAGS) ./... && \
 		echo "==> the store suite on both databases (shown, not skipped):" && \
-		$(GO) test -count=1 -v -run "^TestMigrateIsIdempotentAndCurrent$$" ./internal/store/ | grep -E -- "--- (PASS|FAIL|SKIP)" | tee /dev/stderr | grep -q -- "--- PASS: TestMigrateIsIdempotentAndCurrent/postgres"' 
+		out=$$($(GO) test -count=1 -v -run "^TestMigrateIsIdempotentAndCurrent$$" ./internal/store/ | grep -E -- "--- (PASS|FAIL|SKIP)") ; \
+		echo "$$out" && echo "$$out" | grep -q -- "--- PASS: TestMigrateIsIdempotentAndCurrent/postgres"' 
 
 check: fmt vet staticcheck
 
