@@ -30,17 +30,26 @@ func (s *Server) invitePatient(w http.ResponseWriter, r *http.Request, c *caller
 	if err := s.requireRole(r, c, sotto.CanManagePatients, sotto.AuditPatientInvite); err != nil {
 		return err
 	}
+	return s.createInvite(w, r, c, &store.Invite{})
+}
+
+// createInvite stores invitation inv for the patient of the path and
+// answers with its token.
+func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c *caller, inv *store.Invite) error {
 	token, hash, err := auth.NewToken()
 	if err != nil {
-		return &sotto.Error{Kind: sotto.KindInternal, Op: "server.invitePatient", Err: err}
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "server.createInvite", Err: err}
 	}
-	inv := &store.Invite{OrgID: c.user.OrgID, PatientID: r.PathValue("id"), CreatedBy: c.user.ID, ExpiresAt: s.now().UTC().Add(inviteLifetime)}
+	inv.OrgID, inv.PatientID, inv.CreatedBy, inv.ExpiresAt = c.user.OrgID, r.PathValue("id"), c.user.ID, s.now().UTC().Add(inviteLifetime)
+	target := "patient"
+	if inv.Proxy {
+		target = "proxy_invite"
+	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
 		if err := tx.InsertInvite(hash, inv); err != nil {
 			return err
 		}
-		ev := s.targetEvent(r, c, sotto.AuditPatientInvite, "patient", inv.PatientID, inv.PatientID)
-		return audit.Append(tx, ev)
+		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditPatientInvite, target, inv.PatientID, inv.PatientID))
 	})
 	if err != nil {
 		return err
@@ -53,15 +62,42 @@ func (s *Server) invitePatient(w http.ResponseWriter, r *http.Request, c *caller
 type acceptRequest struct {
 	BirthDate string `json:"birth_date"`
 	Password  string `json:"password"`
-	Email     string `json:"email"` // needed when the practice has no e-mail address on file
+	Email     string `json:"email"` // a proxy's own; a patient's when the practice has none on file
+	Name      string `json:"name"`  // a proxy's own name
+}
+
+// proxyRelationships are who a proxy may be to the patient.
+var proxyRelationships = []string{"parent", "guardian", "caregiver", "spouse", "child", "other"}
+
+// proxyRequest is the body of POST /api/v1/patients/{id}/proxies.
+type proxyRequest struct {
+	Relationship string `json:"relationship"`
+}
+
+// inviteProxy creates a single-use invitation for someone who will act for
+// the patient (a parent of a minor, a caregiver). The proxy signs in as
+// themselves; what they send is recorded as on the patient's behalf.
+func (s *Server) inviteProxy(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, sotto.CanManagePatients, sotto.AuditPatientInvite); err != nil {
+		return err
+	}
+	var req proxyRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if !containsID(proxyRelationships, req.Relationship) {
+		return sotto.Errorf(sotto.KindInvalid, "relationship must be one of %s.", strings.Join(proxyRelationships, ", "))
+	}
+	return s.createInvite(w, r, c, &store.Invite{Proxy: true, Relationship: req.Relationship})
 }
 
 // errVerification answers a wrong birth date without saying how close it was.
 var errVerification = &sotto.Error{Kind: sotto.KindUnauthenticated, Code: "verification_failed", Msg: "That date of birth does not match our records."}
 
-// acceptInvite lets an invited patient verify their date of birth and set
-// a password; it creates their portal account and signs them in. Wrong
-// dates are counted; the fifth revokes the invitation.
+// acceptInvite lets an invited patient (or proxy) verify the patient's
+// date of birth and set a password; it creates the portal account (a
+// proxy gives their own name and e-mail) and signs it in. Wrong dates are
+// counted; the fifth revokes the invitation.
 func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	var req acceptRequest
@@ -95,14 +131,19 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errVerification
 	}
-	email := p.Email
+	email, name := p.Email, p.GivenName+" "+p.FamilyName
+	if inv.Proxy {
+		email, name = "", strings.TrimSpace(req.Name)
+		if err := sotto.ValidateName("name", name); err != nil {
+			return err
+		}
+	}
 	if email == "" {
 		email = sotto.NormalizeEmail(req.Email)
 		if err := sotto.ValidateEmail(email); err != nil {
 			return err
 		}
 	}
-	name := p.GivenName + " " + p.FamilyName
 	if req.Password == "" {
 		return sotto.Errorf(sotto.KindInvalid, "password is required: choose one of at least 12 characters.")
 	}
@@ -115,7 +156,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 		if _, err := tx.AcceptInvite(hash, s.now().UTC(), u, store.Credentials{PasswordHash: en.PasswordHash}); err != nil {
 			return err
 		}
-		ev := s.auditEvent(r, inv.OrgID, u.ID, string(sotto.RolePatient), sotto.AuditInviteAccept, sotto.AuditSuccess)
+		ev := s.auditEvent(r, inv.OrgID, u.ID, string(u.Role), sotto.AuditInviteAccept, sotto.AuditSuccess)
 		ev.TargetType, ev.TargetID, ev.PatientID = "patient", p.ID, p.ID
 		return audit.Append(tx, ev)
 	})

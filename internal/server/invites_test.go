@@ -74,3 +74,44 @@ func TestInviteFlow(t *testing.T) {
 		w.must("", req{method: "GET", path: "/api/v1/patients/" + w.p1.ID, token: tok2}, 404)
 	})
 }
+
+// TestProxyInvitation: staff invite a caregiver for a patient; the
+// caregiver proves the patient's birth date, signs up as themselves, and
+// then writes on the patient's behalf (recorded as such).
+func TestProxyInvitation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		if r := w.do("nurse", jsonReq("POST", "/api/v1/patients/"+w.p2.ID+"/proxies", map[string]string{"relationship": "neighbour"})); r.status != 400 {
+			t.Fatalf("unknown relationship: %d %s", r.status, r.raw)
+		}
+		inv := w.must("nurse", jsonReq("POST", "/api/v1/patients/"+w.p2.ID+"/proxies", map[string]string{"relationship": "parent"}), 201)
+		tok := inv.body["token"].(string)
+		accept := func(body map[string]string) result {
+			return w.do("anonymous", jsonReq("POST", "/api/v1/invites/"+tok+"/accept", body))
+		}
+		if r := accept(map[string]string{"birth_date": "1975-01-30", "password": "marble cactus violin 61", "name": "Test Parent", "email": "parent@example.test"}); r.status != 401 {
+			t.Fatalf("wrong birth date: %d %s", r.status, r.raw)
+		}
+		if r := accept(map[string]string{"birth_date": "1975-01-31", "password": "marble cactus violin 61", "email": "parent@example.test"}); r.status != 400 {
+			t.Fatalf("proxy without a name: %d %s", r.status, r.raw)
+		}
+		res := accept(map[string]string{"birth_date": "1975-01-31", "password": "marble cactus violin 61", "name": "Test Parent", "email": "parent@example.test"})
+		if res.status != 201 {
+			t.Fatalf("accept: %d %s", res.status, res.raw)
+		}
+		session := res.body["token"].(string)
+		me := w.must("", req{method: "GET", path: "/api/v1/me", token: session}, 200)
+		if me.body["role"] != "proxy" || me.body["name"] != "Test Parent" {
+			t.Fatalf("proxy me: %s", me.raw)
+		}
+		w.must("", req{method: "GET", path: "/api/v1/patients/" + w.p2.ID, token: session}, 200)
+		w.must("", req{method: "GET", path: "/api/v1/patients/" + w.p1.ID, token: session}, 404)
+		conv := w.must("", req{method: "POST", path: "/api/v1/conversations", token: session, contentType: "application/json",
+			body: `{"subject":"Question from a parent","category":"general","department_id":"` + w.depts["Nursing"] + `"}`}, 201)
+		msg := w.must("", req{method: "POST", path: "/api/v1/conversations/" + conv.body["id"].(string) + "/messages", token: session,
+			contentType: "application/json", body: `{"body":"Test question from a parent","idempotency_key":"px-1"}`}, 201)
+		if msg.body["on_behalf_of"] != w.p2.ID || msg.body["sender_role"] != "proxy" {
+			t.Fatalf("proxy message not recorded on the patient's behalf: %s", msg.raw)
+		}
+	})
+}

@@ -106,6 +106,8 @@ func routeMatrix(w *world) map[string]routeCase {
 			signedIn(201).with(403, "compliance", "patient", "proxy").with(404, "other_admin")},
 		"POST /api/v1/patients/{id}/invite": {fixed(req{method: "POST", path: "/api/v1/patients/" + w.p1.ID + "/invite"}),
 			signedIn(201).with(403, "billing", "compliance", "patient", "proxy").with(404, "other_admin")},
+		"POST /api/v1/patients/{id}/proxies": {fixed(jsonReq("POST", "/api/v1/patients/"+w.p1.ID+"/proxies", map[string]string{"relationship": "caregiver"})),
+			signedIn(201).with(403, "billing", "compliance", "patient", "proxy").with(404, "other_admin")},
 		"POST /api/v1/invites/{token}/accept": {fixed(jsonReq("POST", "/api/v1/invites/not-a-real-token/accept", map[string]string{"birth_date": "1980-04-02", "password": "x"})), all(404)},
 		"POST /api/v1/conversations": {fixed(jsonReq("POST", "/api/v1/conversations", map[string]string{"patient_id": w.p1.ID, "subject": "Matrix",
 			"category": "general", "department_id": w.depts["Nursing"]})), conv1Access(201)},

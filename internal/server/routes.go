@@ -20,6 +20,7 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/patients/{id}", s.authed(s.getPatient))
 	s.route("POST /api/v1/patients/{id}/break-glass", s.authed(s.breakGlass))
 	s.route("POST /api/v1/patients/{id}/invite", s.authed(s.invitePatient))
+	s.route("POST /api/v1/patients/{id}/proxies", s.authed(s.inviteProxy))
 	s.route("POST /api/v1/invites/{token}/accept", s.acceptInvite)
 	s.route("POST /api/v1/conversations", s.authed(s.createConversation))
 	s.route("GET /api/v1/conversations", s.authed(s.listConversations))

@@ -15,7 +15,18 @@ type Invite struct {
 	CreatedBy string
 	ExpiresAt time.Time
 	Attempts  int
+	// Proxy marks an invitation for someone acting for the patient (a
+	// parent, a caregiver) rather than for the patient; Relationship says
+	// who they are to the patient.
+	Proxy        bool
+	Relationship string
 }
+
+// Invitation kinds as stored.
+const (
+	inviteKindPatient = "patient"
+	inviteKindProxy   = "proxy"
+)
 
 // MaxInviteAttempts is how many wrong birth dates an invitation tolerates
 // before it is revoked.
@@ -25,8 +36,9 @@ const MaxInviteAttempts = 5
 // used: unknown, used, expired or revoked.
 var errInviteUnusable = &sotto.Error{Kind: sotto.KindNotFound, Code: "invite_invalid", Msg: "This invitation link is invalid, used or expired. Ask the practice for a new one."}
 
-// InsertInvite stores an invitation for patientID, revoking the patient's
-// earlier unused invitations. Errors: KindNotFound (patient not in org),
+// InsertInvite stores an invitation for inv.PatientID; a new patient
+// invitation revokes the patient's earlier unused ones (proxy invitations
+// stand alone: a patient may have several proxies). Errors: KindNotFound (patient not in org),
 // KindInternal.
 func (t *Tx) InsertInvite(hash []byte, inv *Invite) error {
 	const op = "store.InsertInvite"
@@ -35,11 +47,15 @@ func (t *Tx) InsertInvite(hash []byte, inv *Invite) error {
 		return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 	}
 	now := micros(t.Now())
-	if _, err := t.Exec(`UPDATE invites SET revoked_at = $1 WHERE patient_id = $2 AND used_at IS NULL AND revoked_at IS NULL`, now, inv.PatientID); err != nil {
+	kind := inviteKindPatient
+	if inv.Proxy {
+		kind = inviteKindProxy
+	} else if _, err := t.Exec(`UPDATE invites SET revoked_at = $1 WHERE patient_id = $2 AND kind = $3 AND used_at IS NULL AND revoked_at IS NULL`,
+		now, inv.PatientID, inviteKindPatient); err != nil {
 		return &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
-	_, err := t.Exec(`INSERT INTO invites (hash, org_id, patient_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		hash, inv.OrgID, inv.PatientID, inv.CreatedBy, now, micros(inv.ExpiresAt))
+	_, err := t.Exec(`INSERT INTO invites (hash, org_id, patient_id, created_by, created_at, expires_at, kind, relationship) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		hash, inv.OrgID, inv.PatientID, inv.CreatedBy, now, micros(inv.ExpiresAt), kind, inv.Relationship)
 	return insertErr(err, op, "invitation")
 }
 
@@ -52,9 +68,11 @@ func (db *DB) UsableInvite(ctx context.Context, hash []byte, now time.Time) (*In
 func usableInvite(ctx context.Context, q querier, hash []byte, now time.Time) (*Invite, error) {
 	var inv Invite
 	var exp int64
-	err := q.QueryRowContext(ctx, `SELECT org_id, patient_id, created_by, expires_at, attempts FROM invites
+	var kind string
+	err := q.QueryRowContext(ctx, `SELECT org_id, patient_id, created_by, expires_at, attempts, kind, relationship FROM invites
 		WHERE hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, hash, micros(now)).
-		Scan(&inv.OrgID, &inv.PatientID, &inv.CreatedBy, &exp, &inv.Attempts)
+		Scan(&inv.OrgID, &inv.PatientID, &inv.CreatedBy, &exp, &inv.Attempts, &kind, &inv.Relationship)
+	inv.Proxy = kind == inviteKindProxy
 	if err != nil {
 		if e := notFound(err, "store.UsableInvite", ""); sotto.ErrorKind(e) == sotto.KindNotFound {
 			return nil, errInviteUnusable
@@ -85,8 +103,9 @@ func (t *Tx) FailInviteAttempt(hash []byte) (revoked bool, err error) {
 }
 
 // AcceptInvite uses the invitation with this hash: it must still be
-// usable at now; the patient must not yet have a portal account. It creates the
-// patient's user (role patient) with the given credentials and links it.
+// usable at now. A patient invitation creates the patient's portal user
+// (role patient; the patient must not have one yet) and links it; a proxy
+// invitation creates a proxy user (role proxy) acting for the patient.
 // Errors: KindNotFound code invite_invalid, KindConflict (the patient or
 // the e-mail already has an account), KindInvalid, KindInternal.
 func (t *Tx) AcceptInvite(hash []byte, now time.Time, u *sotto.User, c Credentials) (*Invite, error) {
@@ -95,19 +114,30 @@ func (t *Tx) AcceptInvite(hash []byte, now time.Time, u *sotto.User, c Credentia
 	if err != nil {
 		return nil, err
 	}
-	var existing *string
-	if err := t.QueryRow(`SELECT user_id FROM patients WHERE id = $1`, inv.PatientID).Scan(&existing); err != nil {
-		return nil, notFound(err, op, "Patient not found.")
-	}
-	if existing != nil {
-		return nil, &sotto.Error{Kind: sotto.KindConflict, Code: "already_registered", Msg: "This patient already has a portal account. Sign in instead."}
-	}
-	u.OrgID, u.Role = inv.OrgID, sotto.RolePatient
-	if err := t.InsertUser(u, c); err != nil {
-		return nil, err
-	}
-	if _, err := t.Exec(`UPDATE patients SET user_id = $1, updated_at = $2 WHERE id = $3`, u.ID, micros(t.Now()), inv.PatientID); err != nil {
-		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	if inv.Proxy {
+		u.OrgID, u.Role = inv.OrgID, sotto.RoleProxy
+		if err := t.InsertUser(u, c); err != nil {
+			return nil, err
+		}
+		if _, err := t.Exec(`INSERT INTO patient_proxies (patient_id, user_id, relationship, created_at) VALUES ($1, $2, $3, $4)`,
+			inv.PatientID, u.ID, inv.Relationship, micros(t.Now())); err != nil {
+			return nil, insertErr(err, op, "proxy")
+		}
+	} else {
+		var existing *string
+		if err := t.QueryRow(`SELECT user_id FROM patients WHERE id = $1`, inv.PatientID).Scan(&existing); err != nil {
+			return nil, notFound(err, op, "Patient not found.")
+		}
+		if existing != nil {
+			return nil, &sotto.Error{Kind: sotto.KindConflict, Code: "already_registered", Msg: "This patient already has a portal account. Sign in instead."}
+		}
+		u.OrgID, u.Role = inv.OrgID, sotto.RolePatient
+		if err := t.InsertUser(u, c); err != nil {
+			return nil, err
+		}
+		if _, err := t.Exec(`UPDATE patients SET user_id = $1, updated_at = $2 WHERE id = $3`, u.ID, micros(t.Now()), inv.PatientID); err != nil {
+			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+		}
 	}
 	if _, err := t.Exec(`UPDATE invites SET used_at = $1 WHERE hash = $2`, micros(t.Now()), hash); err != nil {
 		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
