@@ -93,7 +93,8 @@ func routeMatrix(w *world) map[string]routeCase {
 			signedIn(403).with(200, "admin").with(404, "other_admin")},
 		"DELETE /api/v1/users/{id}/sessions": {fixed(req{method: "DELETE", path: "/api/v1/users/" + w.users["billing"].ID + "/sessions"}),
 			signedIn(403).with(200, "admin").with(404, "other_admin")},
-		"GET /api/v1/me": {fixed(req{method: "GET", path: "/api/v1/me"}), signedIn(200)},
+		"POST /api/v1/me/password": {fixed(req{method: "POST", path: "/api/v1/me/password", body: "{", contentType: "application/json"}), signedIn(400)},
+		"GET /api/v1/me":           {fixed(req{method: "GET", path: "/api/v1/me"}), signedIn(200)},
 		"POST /api/v1/patients": {func(w *world, role string) req {
 			return jsonReq("POST", "/api/v1/patients", map[string]any{"given_name": "Matrix", "family_name": "Test-" + role,
 				"birth_date": "1990-01-01", "mrn": "MATRIX-" + role, "time_zone": "UTC"})

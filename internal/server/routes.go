@@ -13,6 +13,7 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/auth/logout", s.logout)
 	s.route("POST /api/v1/auth/logout-everywhere", s.authed(s.logoutEverywhere))
 	s.route("GET /api/v1/me", s.me)
+	s.route("POST /api/v1/me/password", s.authed(s.changePassword))
 	s.route("PATCH /api/v1/users/{id}", s.authed(s.patchUser))
 	s.route("DELETE /api/v1/users/{id}/sessions", s.authed(s.endUserSessions))
 	s.route("POST /api/v1/patients", s.authed(s.createPatient))

@@ -5,6 +5,7 @@ import (
 
 	"sotto"
 	"sotto/internal/audit"
+	"sotto/internal/auth"
 	"sotto/internal/store"
 )
 
@@ -94,5 +95,49 @@ func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request, c *caller, id
 		return err
 	}
 	writeJSON(w, http.StatusOK, revokedResponse{Revoked: n})
+	return nil
+}
+
+// passwordChange is the body of POST /api/v1/me/password.
+type passwordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword replaces the caller's password. It needs fresh proof:
+// the current password, checked (and throttled) like a sign-in. Every
+// other session of the user ends. Audited.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req passwordChange
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	ps, err := s.checkPassword(w, r, c.user.Email, req.CurrentPassword)
+	if err != nil {
+		return err
+	}
+	if ps.user.ID != c.user.ID {
+		return errInvalidCredentials
+	}
+	if req.NewPassword == "" {
+		return sotto.Errorf(sotto.KindInvalid, "new_password is required: choose one of at least 12 characters.")
+	}
+	if err := auth.CheckPasswordPolicy(req.NewPassword, auth.PersonalStrings(c.user.Name, c.user.Email)...); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(req.NewPassword, s.passwordParams())
+	if err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "server.changePassword", Err: err}
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		if err := tx.SetPassword(c.user.OrgID, c.user.ID, hash, c.sess.TokenHash); err != nil {
+			return err
+		}
+		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditPasswordChange, "user", c.user.ID, ""))
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -124,3 +124,18 @@ func (t *Tx) SetUserDisabled(orgID, id string, disabled bool) error {
 	}
 	return err
 }
+
+// SetPassword replaces user id's password hash and ends every session but
+// keep (the one that made the change; nil ends all). Errors: KindNotFound,
+// KindInternal.
+func (t *Tx) SetPassword(orgID, id, hash string, keep []byte) error {
+	const op = "store.SetPassword"
+	res, err := t.Exec(`UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND org_id = $4`, hash, micros(t.Now()), id, orgID)
+	if err := oneRow(res, err, op, "User not found."); err != nil {
+		return err
+	}
+	if _, err := t.Exec(`UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND token_hash <> $3`, micros(t.Now()), id, keep); err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	}
+	return nil
+}
