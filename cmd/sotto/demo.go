@@ -64,6 +64,7 @@ func seedDemo(ctx context.Context, env *environ, a *app, orgs int) error {
 	var signIns []signIn
 	users := map[sotto.Role]*sotto.User{}
 	err := a.db.Write(ctx, func(tx *store.Tx) error {
+		signIns = signIns[:0] // a write function may run more than once
 		o := &sotto.Org{Name: demoOrgName}
 		if err := tx.InsertOrg(o); err != nil {
 			return err

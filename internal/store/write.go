@@ -74,9 +74,12 @@ type writeReq struct {
 
 // Write runs fn inside a write transaction and returns once that
 // transaction has committed durably (or failed). Concurrent calls are
-// grouped into one transaction and one fsync; each call's work runs in its
-// own savepoint, so an error from one fn rolls back only that fn's work and
-// is returned to its caller alone. If the commit itself fails, every caller
+// grouped into one transaction and one fsync. A batch first runs without
+// savepoints; if any fn fails, it is rolled back and run again with each
+// fn in its own savepoint, so an error from one fn rolls back only that
+// fn's work and is returned to its caller alone. fn may therefore run more
+// than once, and only its last run counts: it must keep its effects inside
+// the Tx (and AfterCommit hooks), or make them safe to repeat. If the commit itself fails, every caller
 // in the batch gets an error. After a successful commit, functions
 // registered with Tx.AfterCommit run before Write returns.
 //
@@ -150,6 +153,9 @@ func (db *DB) commit(batch []*writeReq) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if len(batch) > 1 && db.commitOptimistic(ctx, batch) {
+		return
+	}
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		failAll(batch, fmt.Errorf("store: begin: %w", err))
@@ -206,6 +212,61 @@ func (db *DB) commit(batch []*writeReq) {
 		failAll(batch, fmt.Errorf("store: commit: %w", err))
 		return
 	}
+	db.afterCommit(ctx, batch)
+}
+
+// runOrdered runs an ordered after-commit function; a panic is contained
+// so that it cannot stop the writer.
+func runOrdered(f func()) {
+	defer func() { _ = recover() }()
+	f()
+}
+
+// commitOptimistic runs a batch without savepoints, the common case where
+// every caller succeeds: a savepoint and its release cost two statements
+// (two round trips on PostgreSQL) per caller. If any caller fails, the
+// whole transaction is rolled back, nothing is answered, and it reports
+// false: the caller then re-runs the batch with a savepoint per caller.
+// It reports true when the batch is finished (committed, or failed as a
+// whole).
+func (db *DB) commitOptimistic(ctx context.Context, batch []*writeReq) bool {
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		failAll(batch, fmt.Errorf("store: begin: %w", err))
+		return true
+	}
+	ran := 0
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		t := &Tx{tx: sqlTx, ctx: ctx, db: db}
+		if err := run(r.fn, t); err != nil {
+			sqlTx.Rollback()
+			for _, r := range batch {
+				r.err, r.after, r.ordered = nil, nil, nil
+			}
+			return false
+		}
+		r.after, r.ordered = t.after, t.ordered
+		ran++
+	}
+	if ran == 0 {
+		sqlTx.Rollback()
+		return true
+	}
+	if err := sqlTx.Commit(); err != nil {
+		failAll(batch, fmt.Errorf("store: commit: %w", err))
+		return true
+	}
+	db.afterCommit(ctx, batch)
+	return true
+}
+
+// afterCommit runs the ordered hooks of a committed batch, in order, and
+// prepares the statements its callers used.
+func (db *DB) afterCommit(ctx context.Context, batch []*writeReq) {
 	for _, r := range batch {
 		if r.err == nil {
 			for _, f := range r.ordered {
@@ -214,13 +275,6 @@ func (db *DB) commit(batch []*writeReq) {
 		}
 	}
 	db.prepareWriterStmts(ctx)
-}
-
-// runOrdered runs an ordered after-commit function; a panic is contained
-// so that it cannot stop the writer.
-func runOrdered(f func()) {
-	defer func() { _ = recover() }()
-	f()
 }
 
 // run calls fn, turning a panic into an internal error so that one bad
