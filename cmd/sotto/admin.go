@@ -21,6 +21,11 @@ Subcommands (output is JSON on stdout; messages go to stderr):
   create-user        --org ORG_ID --role ROLE --email EMAIL --name NAME [--password-stdin]
   create-department  --org ORG_ID --name NAME [--location LOCATION_ID]
   add-member         --department DEPT_ID --user USER_ID
+  shred-patient      --org ORG_ID --patient PATIENT_ID --confirm PATIENT_ID
+                     destroy the patient's data key: every record sealed under it (demographics,
+                     messages, attachments), in the database and in every backup, becomes
+                     unreadable for good. For retention expiry or a verified erasure request,
+                     where law allows. Audited; cannot be undone.
 
 Every subcommand also takes the data settings of "sotto serve" (--data,
 --database, --master-key, ...) and is safe to run while the server runs.
@@ -36,7 +41,7 @@ func admin(ctx context.Context, env *environ, args []string) error {
 		return nil
 	}
 	sub, rest := args[0], args[1:]
-	var name, org, role, email, dept, user, location string
+	var name, org, role, email, dept, user, location, patient, confirm string
 	var pwStdin bool
 	var summary string
 	var register func(fs *flag.FlagSet)
@@ -65,6 +70,13 @@ func admin(ctx context.Context, env *environ, args []string) error {
 		register = func(fs *flag.FlagSet) {
 			fs.StringVar(&dept, "department", "", "department id (required)")
 			fs.StringVar(&user, "user", "", "user id (required)")
+		}
+	case "shred-patient":
+		summary = "Crypto-shred a patient: destroy their data key. Irreversible."
+		register = func(fs *flag.FlagSet) {
+			fs.StringVar(&org, "org", "", "organization id (required)")
+			fs.StringVar(&patient, "patient", "", "patient id (required)")
+			fs.StringVar(&confirm, "confirm", "", "the patient id again, to confirm (required)")
 		}
 	default:
 		fmt.Fprint(env.stderr, adminUsage)
@@ -111,6 +123,19 @@ func admin(ctx context.Context, env *environ, args []string) error {
 			})
 		}
 		out = map[string]string{"department_id": dept, "user_id": user}
+	case "shred-patient":
+		if patient == "" || confirm != patient {
+			return usageError{"shred-patient needs --patient ID and --confirm with the same id"}
+		}
+		err = a.db.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.ShredPatient(org, patient); err != nil {
+				return err
+			}
+			ev := cliEvent(org, sotto.AuditKeyShred, "patient", patient)
+			ev.PatientID = patient
+			return audit.Append(tx, ev)
+		})
+		out = map[string]string{"patient_id": patient, "shredded": "true"}
 	}
 	if err != nil {
 		return cliError(err)

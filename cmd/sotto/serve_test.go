@@ -288,7 +288,7 @@ func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {
 	if res.StatusCode != 200 || tok.Token == "" {
 		t.Fatalf("demo nurse sign-in: %d", res.StatusCode)
 	}
-	for path, want := range map[string]string{"/api/v1/patients?query=demo": `"mrn":"DEMO-0012"`, "/api/v1/conversations": `"category":"general"`} {
+	get := func(path string) (int, string) {
 		rq, _ := http.NewRequest("GET", base+path, nil)
 		rq.Header.Set("Authorization", "Bearer "+tok.Token)
 		res, err := http.DefaultClient.Do(rq)
@@ -297,13 +297,43 @@ func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != 200 || !strings.Contains(string(b), want) {
-			t.Fatalf("GET %s as demo nurse: %d %s", path, res.StatusCode, b)
+		return res.StatusCode, string(b)
+	}
+	for path, want := range map[string]string{"/api/v1/patients?query=demo": `"mrn":"DEMO-0012"`, "/api/v1/conversations": `"category":"general"`} {
+		if code, body := get(path); code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("GET %s as demo nurse: %d %s", path, code, body)
 		}
 	}
-	real := filepath.Join(dir, "real")
+
+	// Crypto-shredding from the CLI, while the server runs: the patient's
+	// records become unreadable, and the act is audited.
+	_, body := get("/api/v1/patients?query=DEMO-0003")
+	var found struct {
+		Patients []struct {
+			ID    string `json:"id"`
+			OrgID string `json:"org_id"`
+		} `json:"patients"`
+	}
+	if err := json.Unmarshal([]byte(body), &found); err != nil || len(found.Patients) != 1 {
+		t.Fatalf("find DEMO-0003: %s", body)
+	}
+	p := found.Patients[0]
 	var o, e bytes.Buffer
 	noenv := func(string) string { return "" }
+	shred := []string{"admin", "shred-patient", "--data", filepath.Join(dir, "demo"), "--org", p.OrgID, "--patient", p.ID}
+	if err := run(context.Background(), append(shred, "--confirm", "something-else"), noenv, nil, &o, &e); err == nil {
+		t.Fatal("shred without a matching --confirm succeeded")
+	}
+	if err := run(context.Background(), append(shred, "--confirm", p.ID), noenv, nil, &o, &e); err != nil {
+		t.Fatalf("shred-patient: %v: %s", err, e.String())
+	}
+	if code, body := get("/api/v1/patients/" + p.ID); code != 404 || !strings.Contains(body, `"shredded"`) {
+		t.Fatalf("shredded patient still readable: %d %s", code, body)
+	}
+	if _, body := get("/api/v1/patients?query=DEMO-0003"); strings.Contains(body, p.ID) {
+		t.Fatalf("shredded patient still found: %s", body)
+	}
+	real := filepath.Join(dir, "real")
 	if err := run(context.Background(), []string{"admin", "create-org", "--name", "Real Practice", "--data", real}, noenv, nil, &o, &e); err != nil {
 		t.Fatal(err)
 	}
