@@ -157,18 +157,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *caller)
 // and audits the open, every time.
 func (s *Server) readMessage(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ctx := r.Context()
-	m, err := s.db.Message(ctx, c.user.OrgID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if m.Internal && !c.user.Role.IsStaff() {
-		return sotto.Errorf(sotto.KindNotFound, "Message not found.")
-	}
-	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, m.ConversationID)
-	if err != nil {
-		return err
-	}
-	d, scope, err := s.authorize(r, c, conv, sotto.ActionRead)
+	m, conv, d, scope, err := s.messageAccess(r, c, sotto.ActionRead)
 	if err != nil {
 		return err
 	}
@@ -195,18 +184,7 @@ func (s *Server) readMessage(w http.ResponseWriter, r *http.Request, c *caller) 
 // with "corrects". Audited.
 func (s *Server) retractMessage(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ctx := r.Context()
-	m, err := s.db.Message(ctx, c.user.OrgID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if m.Internal && !c.user.Role.IsStaff() {
-		return sotto.Errorf(sotto.KindNotFound, "Message not found.")
-	}
-	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, m.ConversationID)
-	if err != nil {
-		return err
-	}
-	d, scope, err := s.authorize(r, c, conv, sotto.ActionReply)
+	m, conv, d, scope, err := s.messageAccess(r, c, sotto.ActionReply)
 	if err != nil {
 		return err
 	}
@@ -226,4 +204,23 @@ func (s *Server) retractMessage(w http.ResponseWriter, r *http.Request, c *calle
 	}
 	writeJSON(w, http.StatusOK, m)
 	return nil
+}
+
+// messageAccess loads the message named by the path and its conversation
+// and decides act on it for c. Internal notes do not exist for patients.
+func (s *Server) messageAccess(r *http.Request, c *caller, act sotto.Action) (*sotto.Message, *sotto.Conversation, sotto.Decision, store.PatientScope, error) {
+	ctx := r.Context()
+	m, err := s.db.Message(ctx, c.user.OrgID, r.PathValue("id"))
+	if err != nil {
+		return nil, nil, sotto.Decision{}, store.PatientScope{}, err
+	}
+	if m.Internal && !c.user.Role.IsStaff() {
+		return nil, nil, sotto.Decision{}, store.PatientScope{}, sotto.Errorf(sotto.KindNotFound, "Message not found.")
+	}
+	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, m.ConversationID)
+	if err != nil {
+		return nil, nil, sotto.Decision{}, store.PatientScope{}, err
+	}
+	d, scope, err := s.authorize(r, c, conv, act)
+	return m, conv, d, scope, err
 }
