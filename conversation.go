@@ -142,6 +142,12 @@ func (c *Conversation) Validate() error {
 	return nil
 }
 
+// PolicySubject describes c for Decide; the caller adds the patient's care team.
+func (c *Conversation) PolicySubject() Subject {
+	return Subject{OrgID: c.OrgID, PatientID: c.PatientID, DepartmentID: c.DepartmentID, Category: c.Category,
+		AssigneeID: c.AssigneeID, CreatedBy: c.CreatedBy}
+}
+
 // IsInternal reports whether c is a staff-only thread.
 func (c *Conversation) IsInternal() bool { return c.Category == CategoryInternal }
 

@@ -79,8 +79,7 @@ func (s *Server) requireRole(r *http.Request, c *caller, ok func(sotto.Role) boo
 // subjectOf describes conversation conv (with its patient's care team) for
 // the policy function.
 func (s *Server) subjectOf(ctx context.Context, conv *sotto.Conversation) (sotto.Subject, store.PatientScope, error) {
-	subj := sotto.Subject{OrgID: conv.OrgID, PatientID: conv.PatientID, DepartmentID: conv.DepartmentID, Category: conv.Category,
-		AssigneeID: conv.AssigneeID, CreatedBy: conv.CreatedBy}
+	subj := conv.PolicySubject()
 	var scope store.PatientScope
 	if conv.PatientID != "" {
 		var err error

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"sotto"
@@ -40,7 +41,7 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, c *c
 		if !conv.Category.Valid() || !sotto.PatientCanStart(conv.Category) {
 			return sotto.Errorf(sotto.KindInvalid, "category must be one of general, refill, appointment, billing.")
 		}
-		if !containsID(c.actor.PatientIDs, conv.PatientID) {
+		if !slices.Contains(c.actor.PatientIDs, conv.PatientID) {
 			return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 		}
 		if conv.DepartmentID == "" {
@@ -141,7 +142,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	if !c.user.Role.IsStaff() {
 		switch {
-		case f.PatientID != "" && !containsID(c.actor.PatientIDs, f.PatientID):
+		case f.PatientID != "" && !slices.Contains(c.actor.PatientIDs, f.PatientID):
 			return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 		case f.PatientID == "" && len(c.actor.PatientIDs) == 1:
 			f.PatientID = c.actor.PatientIDs[0]
@@ -175,8 +176,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 func (s *Server) readable(ctx context.Context, c *caller) func(*sotto.Conversation) bool {
 	scopes := map[string]store.PatientScope{}
 	return func(conv *sotto.Conversation) bool {
-		subj := sotto.Subject{OrgID: conv.OrgID, PatientID: conv.PatientID, DepartmentID: conv.DepartmentID, Category: conv.Category,
-			AssigneeID: conv.AssigneeID, CreatedBy: conv.CreatedBy}
+		subj := conv.PolicySubject()
 		d := sotto.Decide(c.perms, c.actor, subj, sotto.ActionRead)
 		if d.Allow || d.Err.Code != "out_of_scope" || conv.PatientID == "" {
 			return d.Allow

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,7 +86,7 @@ func (s *Server) inviteProxy(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if !containsID(proxyRelationships, req.Relationship) {
+	if !slices.Contains(proxyRelationships, req.Relationship) {
 		return sotto.Errorf(sotto.KindInvalid, "relationship must be one of %s.", strings.Join(proxyRelationships, ", "))
 	}
 	return s.createInvite(w, r, c, &store.Invite{Proxy: true, Relationship: req.Relationship})

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -95,7 +96,7 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, c *calle
 // or the patient and their proxies (their own record only).
 func (s *Server) getPatient(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id := r.PathValue("id")
-	if !c.user.Role.IsStaff() && !containsID(c.actor.PatientIDs, id) {
+	if !c.user.Role.IsStaff() && !slices.Contains(c.actor.PatientIDs, id) {
 		return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 	}
 	if err := s.requireRole(r, c, func(ro sotto.Role) bool { return sotto.CanViewPatients(ro) || !ro.IsStaff() }, sotto.AuditPatientView); err != nil {
@@ -159,14 +160,4 @@ func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request, c *caller) e
 	}
 	writeJSON(w, http.StatusCreated, g)
 	return nil
-}
-
-// containsID reports whether ids holds id.
-func containsID(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
