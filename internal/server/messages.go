@@ -34,32 +34,50 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, c *caller) 
 			return sotto.Errorf(sotto.KindInvalid, "attachment_ids must name uploaded attachments.")
 		}
 	}
-	ctx := r.Context()
-	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, r.PathValue("id"))
+	existing, err := s.postMessage(r, c, r.PathValue("id"), m)
 	if err != nil {
 		return err
 	}
+	status := http.StatusCreated
+	if existing {
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/api/v1/messages/"+m.ID)
+	writeJSON(w, status, m)
+	return nil
+}
+
+// postMessage authorizes c to post m (validated by the caller) in conversation
+// convID and writes it durably with its receipts, events and audit entry. It
+// reports existing when m's idempotency key was already used (m then holds the
+// stored message). The API and the pages share it. Errors: KindNotFound,
+// KindForbidden, KindInvalid, KindConflict.
+func (s *Server) postMessage(r *http.Request, c *caller, convID string, m *sotto.Message) (existing bool, err error) {
+	ctx := r.Context()
+	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, convID)
+	if err != nil {
+		return false, err
+	}
 	staff := c.user.Role.IsStaff()
 	if !staff && m.Internal {
-		return sotto.Errorf(sotto.KindInvalid, "internal notes are for practice staff only.")
+		return false, sotto.Errorf(sotto.KindInvalid, "internal notes are for practice staff only.")
 	}
 	if conv.IsInternal() {
 		m.Internal = true
 	}
 	d, scope, err := s.authorize(r, c, conv, sotto.ActionReply)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if staff && !m.Internal && conv.Category == sotto.CategoryLabResult {
 		// Releasing a lab result to the patient is its own permission.
 		if _, _, err := s.authorize(r, c, conv, sotto.ActionShareLabResult); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if c.user.Role == sotto.RoleProxy {
 		m.OnBehalfOf = conv.PatientID
 	}
-	var existing bool
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		var recipients []string
 		if !m.Internal && conv.PatientID != "" {
@@ -91,16 +109,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, c *caller) 
 		aev := s.targetEvent(r, c, sotto.AuditMessageSend, "message", m.ID, conv.PatientID)
 		return auditAccess(tx, d, aev)
 	})
-	if err != nil {
-		return err
-	}
-	status := http.StatusCreated
-	if existing {
-		status = http.StatusOK
-	}
-	w.Header().Set("Location", "/api/v1/messages/"+m.ID)
-	writeJSON(w, status, m)
-	return nil
+	return existing, err
 }
 
 // messageList is one page of GET /api/v1/conversations/{id}/messages.
