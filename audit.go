@@ -95,6 +95,14 @@ const (
 	AuditAttachmentUpload   = "attachment.upload"
 	AuditAttachmentDownload = "attachment.download"
 	AuditNotificationSend   = "notification.send"
+	AuditNotificationStatus = "notification.status"  // a provider's delivery report
+	AuditNotificationRetry  = "notification.retry"   // an admin re-queued a dead letter
+	AuditNotifyPrefs        = "notification.prefs"   // preferences or SMS consent changed
+	AuditSMSOptOut          = "notification.opt_out" // STOP and its synonyms
+	AuditSMSOptIn           = "notification.opt_in"  // START
+	AuditSMSInbound         = "notification.inbound" // any other text received (content not kept)
+	AuditWebhookRejected    = "webhook.rejected"     // a webhook with a missing or bad signature
+	AuditPushSubscribe      = "notification.push_subscribe"
 	AuditPermissionChange   = "permission.change"
 	AuditBreakGlass         = "access.break_glass"
 	AuditBreakGlassUse      = "access.break_glass_use" // a read or write allowed only by a break-glass grant

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -25,10 +26,13 @@ type Migration struct {
 type MigrationState struct {
 	Current int64 `json:"current"`
 	Latest  int64 `json:"latest"`
+	// Jobs and JobsLatest are the job queue's (River's) schema versions.
+	Jobs       int `json:"jobs"`
+	JobsLatest int `json:"jobs_latest"`
 }
 
 // UpToDate reports whether no migration is pending.
-func (s MigrationState) UpToDate() bool { return s.Current == s.Latest }
+func (s MigrationState) UpToDate() bool { return s.Current == s.Latest && s.Jobs >= s.JobsLatest }
 
 func (db *DB) provider() (*goose.Provider, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations/"+string(db.dialect))
@@ -64,9 +68,17 @@ func (db *DB) Migrate(ctx context.Context) ([]Migration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
-	out := make([]Migration, 0, len(res))
+	out := make([]Migration, 0, len(res)+1)
 	for _, r := range res {
 		out = append(out, Migration{Version: r.Source.Version, Name: r.Source.Path, Duration: r.Duration.String()})
+	}
+	start := time.Now()
+	n, err := db.migrateRiver(ctx)
+	if err != nil {
+		return out, err
+	}
+	if n > 0 {
+		out = append(out, Migration{Name: fmt.Sprintf("river job queue schema (%d versions, now %d)", n, riverSchemaVersion), Duration: time.Since(start).String()})
 	}
 	return out, nil
 }
@@ -82,5 +94,9 @@ func (db *DB) MigrationState(ctx context.Context) (MigrationState, error) {
 	if err != nil {
 		return MigrationState{}, fmt.Errorf("store: migration state: %w", err)
 	}
-	return MigrationState{Current: cur, Latest: latest}, nil
+	jobs, err := db.riverVersion(ctx)
+	if err != nil {
+		return MigrationState{}, err
+	}
+	return MigrationState{Current: cur, Latest: latest, Jobs: jobs, JobsLatest: riverSchemaVersion}, nil
 }

@@ -19,6 +19,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
+	"github.com/riverqueue/river"
+
 	"sotto/internal/crypt"
 )
 
@@ -58,6 +60,10 @@ type DB struct {
 	wstmts  stmtCache   // statements prepared on the writer connection(s)
 	now     func() time.Time
 	keys    *crypt.Keyring
+	dsn     string // the writer's DSN, for the job client's and River migration's own pools; never logged
+	// inserter is an insert-only River client: the writer inserts the
+	// jobs of each batch with it just before the commit.
+	inserter *river.Client[*sql.Tx]
 
 	reqs     chan *writeReq
 	maxBatch int
@@ -88,7 +94,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db := &DB{now: opts.Now, keys: opts.Keys, maxBatch: opts.MaxBatch, stop: make(chan struct{})}
+	db := &DB{now: opts.Now, keys: opts.Keys, maxBatch: opts.MaxBatch, stop: make(chan struct{}), dsn: dsn}
 	var err error
 	if IsPostgresDSN(dsn) {
 		db.dialect = Postgres
@@ -102,6 +108,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		err = db.openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"), opts)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := db.newInserter(); err != nil {
+		db.r.Close()
+		db.w.Close()
 		return nil, err
 	}
 	db.reqs = make(chan *writeReq, opts.MaxBatch*opts.Writers*2)
@@ -125,7 +136,8 @@ func (db *DB) openSQLite(ctx context.Context, path string, opts Options) error {
 	}
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)"
 	u := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?"
-	db.w, err = sql.Open("sqlite", u+pragmas+"&_txlock=immediate")
+	db.dsn = u + pragmas + "&_txlock=immediate"
+	db.w, err = sql.Open("sqlite", db.dsn)
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}

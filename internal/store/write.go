@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"sotto"
 )
 
@@ -18,6 +20,7 @@ type Tx struct {
 	db      *DB
 	after   []func()
 	ordered []func()
+	jobs    []river.InsertManyParams
 }
 
 // Exec runs a statement that returns no rows.
@@ -69,6 +72,7 @@ type writeReq struct {
 	err     error
 	after   []func()
 	ordered []func()
+	jobs    []river.InsertManyParams
 	done    chan struct{}
 }
 
@@ -193,7 +197,7 @@ func (db *DB) commit(batch []*writeReq) {
 				return
 			}
 		default:
-			r.after, r.ordered = t.after, t.ordered
+			r.after, r.ordered, r.jobs = t.after, t.ordered, t.jobs
 			ran++
 			if useSavepoints {
 				if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
@@ -206,6 +210,11 @@ func (db *DB) commit(batch []*writeReq) {
 	}
 	if ran == 0 {
 		sqlTx.Rollback()
+		return
+	}
+	if err := db.insertJobs(ctx, sqlTx, batch); err != nil {
+		sqlTx.Rollback()
+		failAll(batch, err)
 		return
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -245,15 +254,20 @@ func (db *DB) commitOptimistic(ctx context.Context, batch []*writeReq) bool {
 		if err := run(r.fn, t); err != nil {
 			sqlTx.Rollback()
 			for _, r := range batch {
-				r.err, r.after, r.ordered = nil, nil, nil
+				r.err, r.after, r.ordered, r.jobs = nil, nil, nil, nil
 			}
 			return false
 		}
-		r.after, r.ordered = t.after, t.ordered
+		r.after, r.ordered, r.jobs = t.after, t.ordered, t.jobs
 		ran++
 	}
 	if ran == 0 {
 		sqlTx.Rollback()
+		return true
+	}
+	if err := db.insertJobs(ctx, sqlTx, batch); err != nil {
+		sqlTx.Rollback()
+		failAll(batch, err)
 		return true
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -295,6 +309,6 @@ func failAll(batch []*writeReq, err error) {
 		if r.err == nil {
 			r.err = &sotto.Error{Kind: sotto.KindInternal, Op: "store.Write", Err: err}
 		}
-		r.after, r.ordered = nil, nil
+		r.after, r.ordered, r.jobs = nil, nil, nil
 	}
 }
