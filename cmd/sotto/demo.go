@@ -18,6 +18,10 @@ const demoOrgName = "Lakeside Clinic (DEMO - fake data)"
 // on purpose: the demo holds only invented people.
 const demoPassword = "harbor violet quartz 71"
 
+// demoPortalEmail signs in the demo patient who has a portal account
+// (Carla Demo-Nguyen, DEMO-0003).
+const demoPortalEmail = "patient@lakeside.example"
+
 // seedDemo creates the fake Lakeside Clinic: two locations, departments,
 // one user of each staff role, a dozen invented patients and a few
 // conversations, then prints the staff sign-ins. It refuses a
@@ -111,7 +115,21 @@ func seedDemo(ctx context.Context, env *environ, a *app, orgs int) error {
 			signIns = append(signIns, signIn{email, en.TOTPURI})
 			users[p.role] = u
 		}
-		return seedDemoPatients(tx, o.ID, depts, users)
+		// One invented patient has a portal account, so that the demo
+		// shows a patient's side and the notifications it receives.
+		en, err := auth.Enroll("Lakeside Clinic", "Carla Demo-Nguyen", demoPortalEmail, demoPassword, false, auth.DefaultParams)
+		if err != nil {
+			return err
+		}
+		portal := &sotto.User{OrgID: o.ID, Role: sotto.RolePatient, Email: demoPortalEmail, Name: "Carla Demo-Nguyen"}
+		if err := tx.InsertUser(portal, store.Credentials{PasswordHash: en.PasswordHash}); err != nil {
+			return err
+		}
+		if err := audit.Append(tx, cliEvent(o.ID, sotto.AuditUserCreate, "user", portal.ID)); err != nil {
+			return err
+		}
+		signIns = append(signIns, signIn{demoPortalEmail, "(patient portal: password only)"})
+		return seedDemoPatients(tx, o.ID, depts, users, portal)
 	})
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)

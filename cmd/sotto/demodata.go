@@ -32,6 +32,9 @@ var demoPatients = []demoPatient{
 	{"Lucía", "Demo-Gómez", "1988-10-10", sotto.SexFemale, "es", "America/Chicago", "Nursing"},
 }
 
+// demoPortalPatient is the index of the demo patient with a portal account.
+const demoPortalPatient = 2
+
 // demoThread is an invented conversation: who wrote what, in order.
 type demoThread struct {
 	patient  int
@@ -57,7 +60,8 @@ var demoThreads = []demoThread{
 
 // seedDemoPatients adds the demo patients (with care teams) and a few
 // conversations to the demo practice inside the seeding transaction.
-func seedDemoPatients(tx *store.Tx, orgID string, depts map[string]*sotto.Department, users map[sotto.Role]*sotto.User) error {
+// portal is the patient user of DEMO-0003 (index demoPortalPatient).
+func seedDemoPatients(tx *store.Tx, orgID string, depts map[string]*sotto.Department, users map[sotto.Role]*sotto.User, portal *sotto.User) error {
 	var ids []string
 	for i, d := range demoPatients {
 		p := &sotto.Patient{OrgID: orgID, GivenName: d.given, FamilyName: d.family, BirthDate: d.birth, Sex: d.sex,
@@ -65,6 +69,9 @@ func seedDemoPatients(tx *store.Tx, orgID string, depts map[string]*sotto.Depart
 			Language: d.lang, TimeZone: d.tz, DepartmentIDs: []string{depts[d.dept].ID}}
 		if d.dept == "Cardiology" {
 			p.CareTeamUserIDs = []string{users[sotto.RoleProvider].ID}
+		}
+		if i == demoPortalPatient {
+			p.UserID = portal.ID
 		}
 		if err := tx.InsertPatient(p); err != nil {
 			return err

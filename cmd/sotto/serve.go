@@ -30,6 +30,7 @@ type serveFlags struct {
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
+	notify          notifyFlags
 }
 
 const serveSummary = "Run the sotto server. With no settings it keeps everything in ./sotto-data\n(SQLite database and master key) and listens on http://127.0.0.1:8080."
@@ -48,6 +49,7 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	fs.StringVar(&f.logFormat, "log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for in-flight requests")
+	f.notify.register(fs)
 	fs.Usage = func() { config.Usage(env.stderr, "serve", serveSummary, fs) }
 	if err := config.Resolve(fs, args, env.getenv); err != nil {
 		return err
@@ -81,16 +83,36 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	if base == "" {
 		base = scheme + "://" + ln.Addr().String()
 	}
+	notifier, nc, err := f.notify.notifier(a.db, a.dir, base, f.demo)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := server.New(a.db, log, server.Config{
 		PublicURL:      base,
 		TLS:            useTLS || f.behindTLSProxy,
 		Version:        buildVersion(),
 		PasswordParams: auth.DefaultParams,
+		Notify:         nc,
 	})
 	if err := firstRun(ctx, env, a, base, f.demo); err != nil {
 		ln.Close()
 		return err
 	}
+	runner, err := f.notify.startJobs(ctx, a.db, notifier, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		// After the HTTP server stopped, before the store closes: running
+		// jobs get a few seconds, then return to the queue unpenalized.
+		jctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := runner.Stop(jctx); err != nil {
+			log.Warn("jobs did not stop cleanly", "error", err.Error())
+		}
+	}()
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,

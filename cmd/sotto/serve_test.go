@@ -305,9 +305,53 @@ func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {
 		}
 	}
 
+	// The log channel: a message to the demo patient with a portal account
+	// shows up, PHI-free, on the demo notifications page.
+	_, body := get("/api/v1/conversations?queue=all")
+	var inbox struct {
+		Conversations []struct {
+			ID        string `json:"id"`
+			PatientID string `json:"patient_id"`
+			Subject   string `json:"subject"`
+		} `json:"conversations"`
+	}
+	if err := json.Unmarshal([]byte(body), &inbox); err != nil {
+		t.Fatal(err)
+	}
+	convID := ""
+	for _, c := range inbox.Conversations {
+		if c.Subject == "Question after my visit (demo)" {
+			convID = c.ID
+		}
+	}
+	if convID == "" {
+		t.Fatalf("the demo nurse does not see the portal patient's conversation: %s", body)
+	}
+	send, _ := json.Marshal(map[string]string{"body": "Your demo test results are in (invented).", "idempotency_key": "demo-test-1"})
+	rq, _ := http.NewRequest("POST", base+"/api/v1/conversations/"+convID+"/messages", bytes.NewReader(send))
+	rq.Header.Set("Authorization", "Bearer "+tok.Token)
+	rq.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(rq); err != nil || res.StatusCode != 201 {
+		t.Fatalf("demo nurse send: %v %v", res, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, page := get("/demo/notifications")
+		if code == 200 && strings.Contains(page, "You have a new secure message from Lakeside Clinic") {
+			if strings.Contains(page, "demo test results") {
+				t.Fatal("the demo notification discloses the message text")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no notification on the demo page: %d %s", code, page)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	// Crypto-shredding from the CLI, while the server runs: the patient's
 	// records become unreadable, and the act is audited.
-	_, body := get("/api/v1/patients?query=DEMO-0003")
+	_, body = get("/api/v1/patients?query=DEMO-0004")
 	var found struct {
 		Patients []struct {
 			ID    string `json:"id"`
@@ -315,7 +359,7 @@ func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {
 		} `json:"patients"`
 	}
 	if err := json.Unmarshal([]byte(body), &found); err != nil || len(found.Patients) != 1 {
-		t.Fatalf("find DEMO-0003: %s", body)
+		t.Fatalf("find DEMO-0004: %s", body)
 	}
 	p := found.Patients[0]
 	var o, e bytes.Buffer
@@ -330,7 +374,7 @@ func TestServeDemoSeedsAndRefusesRealData(t *testing.T) {
 	if code, body := get("/api/v1/patients/" + p.ID); code != 404 || !strings.Contains(body, `"shredded"`) {
 		t.Fatalf("shredded patient still readable: %d %s", code, body)
 	}
-	if _, body := get("/api/v1/patients?query=DEMO-0003"); strings.Contains(body, p.ID) {
+	if _, body := get("/api/v1/patients?query=DEMO-0004"); strings.Contains(body, p.ID) {
 		t.Fatalf("shredded patient still found: %s", body)
 	}
 	real := filepath.Join(dir, "real")

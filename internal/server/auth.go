@@ -155,11 +155,26 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	ps, err := s.checkPassword(w, r, req.Email, req.Password)
+	token, expires, _, err := s.signIn(w, r, req)
 	if err != nil {
 		return err
 	}
+	s.setSessionCookie(w, token)
+	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: expires})
+	return nil
+}
+
+// signIn is the sign-in core shared by the API and the sign-in page: it
+// checks the password and (for staff) the second factor, and starts a
+// session. Errors are the API's: invalid_credentials, mfa_required,
+// mfa_enrollment_required, rate_limited, or an internal error.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, req loginRequest) (token string, expires time.Time, u *sotto.User, err error) {
+	ps, err := s.checkPassword(w, r, req.Email, req.Password)
+	if err != nil {
+		return "", time.Time{}, nil, err
+	}
 	u, att := ps.user, ps.att
+	fail := func(err error) (string, time.Time, *sotto.User, error) { return "", time.Time{}, nil, err }
 	staff := u.Role.IsStaff()
 	now := s.now().UTC()
 	var step int64
@@ -172,22 +187,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		case !ps.creds.TOTPEnrolled:
 			// Right password, no authenticator yet: the client enrolls one
 			// (POST /api/v1/auth/mfa/enroll). Not a failure.
-			return s.loginFailed(r, att, errMFAEnrollmentRequired, false)
+			return fail(s.loginFailed(r, att, errMFAEnrollmentRequired, false))
 		case req.RecoveryCode != "":
 			recovery = auth.HashRecoveryCode(req.RecoveryCode)
 		case req.TOTPCode == "":
 			// The password was right: the client asks for the code next.
 			// This is the normal two-step flow, so it does not count
 			// against the throttle (the password check did not fail).
-			return s.loginFailed(r, att, errMFARequired, false)
+			return fail(s.loginFailed(r, att, errMFARequired, false))
 		default:
 			var ok bool
 			if step, ok = auth.VerifyTOTP(ps.creds.TOTPSecret, req.TOTPCode, now, ps.lastStep); !ok {
-				return s.loginFailed(r, att, errInvalidCredentials, true)
+				return fail(s.loginFailed(r, att, errInvalidCredentials, true))
 			}
 		}
 	}
-	token, expires, err := s.startSession(r, u, func(tx *store.Tx) error {
+	token, expires, err = s.startSession(r, u, func(tx *store.Tx) error {
 		switch {
 		case !staff:
 			return nil
@@ -213,15 +228,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if errors.Is(err, errTOTPReplay) {
-		return s.loginFailed(r, att, errInvalidCredentials, true)
+		return fail(s.loginFailed(r, att, errInvalidCredentials, true))
 	}
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	s.throttle.Succeed(att.keys[0])
-	s.setSessionCookie(w, token)
-	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: expires})
-	return nil
+	return token, expires, u, nil
 }
 
 // loginFailed records a failed sign-in (throttle, when count is set, and
@@ -324,6 +337,16 @@ func (s *Server) authenticate(r *http.Request) (*sotto.User, *store.Session, err
 
 // logout revokes the current session.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if err := s.signOut(w, r); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// signOut revokes r's session (audited) and clears the session cookie:
+// the core shared by the API and the sign-out form.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) error {
 	u, sess, err := s.authenticate(r)
 	if err != nil {
 		return err
@@ -341,7 +364,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.tls, SameSite: http.SameSiteStrictMode})
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -115,18 +115,8 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 	if f.Status != "" && !f.Status.Valid() {
 		return sotto.Errorf(sotto.KindInvalid, "status must be one of open, pending_patient, closed.")
 	}
-	switch queue := q.Get("queue"); {
-	case queue == "" || queue == "all":
-	case queue == "mine":
-		f.AssigneeID = c.user.ID
-	case queue == "unassigned":
-		f.Unassigned = true
-	case queue == "urgent":
-		f.Category = sotto.CategoryUrgent
-	case store.ValidID(strings.TrimPrefix(queue, "department:")):
-		f.DepartmentID = strings.TrimPrefix(queue, "department:")
-	default:
-		return sotto.Errorf(sotto.KindInvalid, "queue must be mine, unassigned, urgent, all or a department id.")
+	if err := queueFilter(&f, c, q.Get("queue")); err != nil {
+		return err
 	}
 	if a := q.Get("assignee"); a != "" {
 		if !store.ValidID(a) {
@@ -167,6 +157,26 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 		out.NextCursor = itoa64(page.Next)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// queueFilter narrows f to inbox queue: "" or "all", "mine",
+// "unassigned", "urgent", or a department id (optionally prefixed
+// "department:"). The API and the inbox page share it.
+func queueFilter(f *store.ConversationFilter, c *caller, queue string) error {
+	switch {
+	case queue == "" || queue == "all":
+	case queue == "mine":
+		f.AssigneeID = c.user.ID
+	case queue == "unassigned":
+		f.Unassigned = true
+	case queue == "urgent":
+		f.Category = sotto.CategoryUrgent
+	case store.ValidID(strings.TrimPrefix(queue, "department:")):
+		f.DepartmentID = strings.TrimPrefix(queue, "department:")
+	default:
+		return sotto.Errorf(sotto.KindInvalid, "queue must be mine, unassigned, urgent, all or a department id.")
+	}
 	return nil
 }
 
@@ -233,13 +243,26 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request, c *ca
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.Status == nil && req.AssigneeID == nil {
-		return sotto.Errorf(sotto.KindInvalid, "Send status and/or assignee_id.")
-	}
-	ctx := r.Context()
-	meta, err := s.db.ConversationMeta(ctx, c.user.OrgID, r.PathValue("id"))
+	full, err := s.updateConversation(r, c, r.PathValue("id"), req)
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusOK, full)
+	return nil
+}
+
+// updateConversation is the change core shared by the API and the pages:
+// it authorizes (close for a status, assign for an assignee), applies req
+// to conversation id with its event and audit entry, and returns the
+// conversation's new state.
+func (s *Server) updateConversation(r *http.Request, c *caller, id string, req conversationPatch) (*sotto.Conversation, error) {
+	if req.Status == nil && req.AssigneeID == nil {
+		return nil, sotto.Errorf(sotto.KindInvalid, "Send status and/or assignee_id.")
+	}
+	ctx := r.Context()
+	meta, err := s.db.ConversationMeta(ctx, c.user.OrgID, id)
+	if err != nil {
+		return nil, err
 	}
 	var u store.ConversationUpdate
 	var d sotto.Decision
@@ -247,17 +270,17 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request, c *ca
 	if req.Status != nil {
 		st := sotto.Status(*req.Status)
 		if !st.Valid() {
-			return sotto.Errorf(sotto.KindInvalid, "status must be one of open, pending_patient, closed.")
+			return nil, sotto.Errorf(sotto.KindInvalid, "status must be one of open, pending_patient, closed.")
 		}
 		u.Status = &st
 		if d, scope, err = s.authorize(r, c, meta, sotto.ActionClose); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if req.AssigneeID != nil {
 		u.AssigneeID = req.AssigneeID
 		if d, scope, err = s.authorize(r, c, meta, sotto.ActionAssign); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var conv *sotto.Conversation
@@ -272,12 +295,7 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request, c *ca
 		return auditAccess(tx, d, aev)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	full, err := s.db.Conversation(ctx, c.user.OrgID, conv.ID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, full)
-	return nil
+	return s.db.Conversation(ctx, c.user.OrgID, conv.ID)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"sotto"
@@ -146,6 +147,112 @@ func routeMatrix(w *world) map[string]routeCase {
 		"GET /api/v1/break-glass": {fixed(req{method: "GET", path: "/api/v1/break-glass"}),
 			signedIn(403).with(200, "admin", "compliance", "other_admin")},
 		"GET /api/v1/events": {fixed(req{method: "GET", path: "/api/v1/events"}), signedIn(426)},
+		// Notifications (notifications.go, notifyprefs.go). The world server has
+		// no SMS provider, push keys or log channel: those routes answer 404.
+		"GET /api/v1/notifications": {fixed(req{method: "GET", path: "/api/v1/notifications?status=failed"}),
+			signedIn(403).with(200, "admin", "other_admin")},
+		"GET /api/v1/notifications/report": {fixed(req{method: "GET", path: "/api/v1/notifications/report?days=7"}),
+			signedIn(403).with(200, "admin", "compliance", "other_admin")},
+		"POST /api/v1/notifications/{id}/retry": {fixed(req{method: "POST", path: "/api/v1/notifications/" + store.NewID() + "/retry"}),
+			signedIn(403).with(404, "admin", "other_admin")},
+		"GET /api/v1/messages/{id}/notifications": {fixed(req{method: "GET", path: "/api/v1/messages/" + w.msg1.ID + "/notifications"}),
+			conv1Access(200).with(403, "patient", "proxy")},
+		"GET /api/v1/me/notification-preferences": {fixed(req{method: "GET", path: "/api/v1/me/notification-preferences"}), signedIn(200)},
+		"PUT /api/v1/me/notification-preferences": {fixed(jsonReq("PUT", "/api/v1/me/notification-preferences", map[string]bool{"email": true})), signedIn(200)},
+		"GET /api/v1/patients/{id}/notification-preferences": {fixed(req{method: "GET", path: "/api/v1/patients/" + w.p1.ID + "/notification-preferences"}),
+			signedIn(200).with(403, "billing", "compliance", "patient", "proxy").with(404, "other_admin")},
+		"PUT /api/v1/patients/{id}/notification-preferences": {fixed(jsonReq("PUT", "/api/v1/patients/"+w.p1.ID+"/notification-preferences",
+			map[string]any{"sms": true, "sms_consent_source": "intake_form"})),
+			signedIn(200).with(403, "billing", "compliance", "patient", "proxy").with(404, "other_admin")},
+		"GET /api/v1/push/public-key":               {fixed(req{method: "GET", path: "/api/v1/push/public-key"}), all(404)},
+		"POST /api/v1/me/push-subscriptions":        {fixed(jsonReq("POST", "/api/v1/me/push-subscriptions", map[string]string{"endpoint": "https://push.example.test/x"})), signedIn(404)},
+		"DELETE /api/v1/me/push-subscriptions/{id}": {fixed(req{method: "DELETE", path: "/api/v1/me/push-subscriptions/" + store.NewID()}), signedIn(204)},
+		"POST /webhooks/sms/status":                 {fixed(formReq("/webhooks/sms/status", "MessageSid=SM1&MessageStatus=delivered")), all(404)},
+		"POST /webhooks/sms/inbound":                {fixed(formReq("/webhooks/sms/inbound", "From=%2B15005550006&Body=STOP")), all(404)},
+		"GET /demo/notifications":                   {fixed(req{method: "GET", path: "/demo/notifications"}), signedIn(404)},
+
+		// Pages (web_routes.go). Signed-out visitors of staff pages are sent to
+		// the sign-in page (303); portal users get the staff-only page (403).
+		"GET /{$}":         {fixed(req{method: "GET", path: "/"}), all(303)},
+		"GET /login":       {fixed(req{method: "GET", path: "/login"}), all(200)},
+		"POST /login":      {fixed(formReq("/login", "email=%zz")), all(400)},
+		"GET /mfa/enroll":  {fixed(req{method: "GET", path: "/mfa/enroll"}), all(200)},
+		"POST /mfa/enroll": {fixed(formReq("/mfa/enroll", "email=%zz")), all(400)},
+		"POST /logout": {func(w *world, role string) req {
+			r := formReq("/logout", "")
+			if role != "anonymous" {
+				r.token = w.newToken(role)
+			}
+			return r
+		}, all(303)},
+		"GET /inbox":        {fixed(req{method: "GET", path: "/inbox"}), staffPages(200)},
+		"GET /inbox/c/{id}": {fixed(req{method: "GET", path: "/inbox/c/" + w.conv1.ID}), conv1Pages(200)},
+		"POST /inbox/c/{id}/messages": {func(w *world, role string) req {
+			return formReq("/inbox/c/"+w.conv1.ID+"/messages", "body=Matrix+page+message&idempotency_key=matrix-page-"+role)
+		}, conv1Pages(303)},
+		"POST /inbox/c/{id}/status": {fixed(formReq("/inbox/c/"+w.conv1.ID+"/status", "status=open")), conv1Pages(303)},
+		"POST /inbox/c/{id}/assign": {fixed(formReq("/inbox/c/"+w.conv1.ID+"/assign", "")), conv1Pages(303)},
+		"POST /inbox/c/{id}/read":   {fixed(formReq("/inbox/c/"+w.conv1.ID+"/read", "")), conv1Pages(204)},
+		"GET /patients":             {fixed(req{method: "GET", path: "/patients"}), staffPages(200).with(403, "compliance")},
+		"POST /patients":            {fixed(formReq("/patients", "query=testy")), staffPages(200).with(403, "compliance")},
+		"GET /patients/{id}": {fixed(req{method: "GET", path: "/patients/" + w.p1.ID}),
+			staffPages(200).with(403, "compliance").with(404, "other_admin")},
+	}
+}
+
+// formReq builds a page form post.
+func formReq(path, body string) req {
+	return req{method: "POST", path: path, body: body, contentType: "application/x-www-form-urlencoded"}
+}
+
+// staffPages gives every staff role status, portal users the staff-only
+// page (403) and anonymous visitors the redirect to sign-in (303).
+func staffPages(status int) outcomes {
+	return all(status).with(403, "patient", "proxy").with(303, "anonymous")
+}
+
+// conv1Pages is conv1Access for the staff pages.
+func conv1Pages(ok int) outcomes {
+	return staffPages(403).with(ok, "provider", "nurse").with(404, "other_admin")
+}
+
+// isPage reports whether route pattern answers in HTML.
+func isPage(pattern string) bool {
+	_, path, _ := strings.Cut(pattern, " ")
+	return isWebPage(pattern) || strings.HasPrefix(path, "/setup/")
+}
+
+// checkPage asserts what every page answer carries: a redirect goes to a
+// local path (signed-out visitors of staff pages to /login); anything else
+// is HTML with the strict CSP, never cached, holding no PHI when the
+// visitor may not see it.
+func checkPage(t *testing.T, pattern, role string, want outcomes, res result) {
+	t.Helper()
+	if res.status == 303 {
+		loc := res.header.Get("Location")
+		if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") {
+			t.Errorf("%s as %s: redirect to %q, want a local path", pattern, role, loc)
+		}
+		if role == "anonymous" && want["nurse"] != 303 && loc != "/login" {
+			t.Errorf("%s as anonymous: redirect to %q, want /login", pattern, loc)
+		}
+		return
+	}
+	if ct := res.header.Get("Content-Type"); res.status != 204 && !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("%s as %s: Content-Type %q, want an HTML page", pattern, role, ct)
+	}
+	if res.status != 204 && res.header.Get("Content-Security-Policy") != pageCSP {
+		t.Errorf("%s as %s: CSP %q", pattern, role, res.header.Get("Content-Security-Policy"))
+	}
+	if cc := res.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("%s as %s: Cache-Control %q, want no-store", pattern, role, cc)
+	}
+	if res.status >= 400 {
+		for _, c := range phiCanaries {
+			if strings.Contains(res.raw, c) {
+				t.Errorf("%s as %s: the %d page shows personal data %q", pattern, role, res.status, c)
+			}
+		}
 	}
 }
 
@@ -155,6 +262,11 @@ var unaudited = map[string]bool{
 	"GET /healthz": true, "GET /readyz": true, "GET /version": true, "GET /static/": true, "GET /api/openapi.json": true,
 	"GET /setup/{token}": true, "GET /api/v1/me": true, "GET /api/v1/permissions": true,
 	"GET /api/v1/events": true, // frames carry ids only; the reads they lead to are audited
+	// One's own notification switches: no patient data.
+	"GET /api/v1/me/notification-preferences": true,
+	// Pages that show no patient data: forms, and sign-in (audited itself
+	// when it is tried).
+	"GET /login": true, "GET /mfa/enroll": true, "GET /patients": true,
 }
 
 // auditCount counts every audit entry in the store.
@@ -199,7 +311,10 @@ func TestRouteMatrix(t *testing.T) {
 				if res.status != want {
 					t.Errorf("%s as %s: got %d %s, want %d", p, role, res.status, truncate(res.raw), want)
 				}
-				if res.status >= 400 && res.status != 426 && res.body["error"] == nil && r.path != "/setup/not-a-real-token" {
+				switch {
+				case isPage(p):
+					checkPage(t, p, role, rc.want, res)
+				case res.status >= 400 && res.status != 426 && res.body["error"] == nil:
 					t.Errorf("%s as %s: error answer is not the JSON error shape: %s", p, role, truncate(res.raw))
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"sotto"
+	"sotto/internal/jobs"
 	"sotto/internal/store"
 )
 
@@ -97,6 +98,11 @@ func (s *Server) postMessage(r *http.Request, c *caller, convID string, m *sotto
 			return err
 		}
 		s.publish(tx, ev, scope)
+		if len(recipients) > 0 {
+			// Tell the patient side, without saying anything: the job plans
+			// and sends PHI-free notifications after the commit.
+			jobs.EnqueueMessage(tx, conv.OrgID, m.ID)
+		}
 		if !staff && conv.Status != sotto.StatusOpen {
 			// A patient's reply puts the conversation back in the queue.
 			open := sotto.StatusOpen

@@ -86,17 +86,29 @@ func (s *Server) mfaEnroll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	out, err := s.beginTOTP(r, ps)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// beginTOTP is the enrollment core shared by the API and the pages: for
+// a staff member without an authenticator (password already checked in
+// ps) it stores a fresh pending secret, audited, and returns it.
+func (s *Server) beginTOTP(r *http.Request, ps *passwordStep) (*mfaEnrollResponse, error) {
 	u := ps.user
 	if !u.Role.IsStaff() || ps.creds.TOTPEnrolled {
-		return errNoEnrollment
+		return nil, errNoEnrollment
 	}
 	secret, err := auth.NewTOTPSecret()
 	if err != nil {
-		return &sotto.Error{Kind: sotto.KindInternal, Op: "server.mfaEnroll", Err: err}
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "server.mfaEnroll", Err: err}
 	}
 	org, err := s.db.Org(r.Context(), u.OrgID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
 		if err := tx.SetPendingTOTP(u.OrgID, u.ID, secret); err != nil {
@@ -107,11 +119,10 @@ func (s *Server) mfaEnroll(w http.ResponseWriter, r *http.Request) error {
 		return audit.Append(tx, ev)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, mfaEnrollResponse{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret),
-		OTPAuth: auth.TOTPURI(org.Name, u.Email, secret)})
-	return nil
+	return &mfaEnrollResponse{Secret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret),
+		OTPAuth: auth.TOTPURI(org.Name, u.Email, secret)}, nil
 }
 
 // mfaConfirm finishes set-up: a valid code from the new authenticator
@@ -121,22 +132,35 @@ func (s *Server) mfaConfirm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	out, err := s.finishTOTP(r, ps, req.TOTPCode)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(w, out.Token)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// finishTOTP is the confirmation core shared by the API and the pages: a
+// valid code from the pending authenticator enrolls it, issues the
+// recovery codes and starts a session (the caller hands out the token).
+func (s *Server) finishTOTP(r *http.Request, ps *passwordStep, code string) (*mfaConfirmResponse, error) {
 	u := ps.user
 	if !u.Role.IsStaff() || ps.creds.TOTPEnrolled || len(ps.creds.TOTPSecret) == 0 {
-		return errNoEnrollment
+		return nil, errNoEnrollment
 	}
-	step, ok := auth.VerifyTOTP(ps.creds.TOTPSecret, req.TOTPCode, s.now().UTC(), ps.lastStep)
+	step, ok := auth.VerifyTOTP(ps.creds.TOTPSecret, code, s.now().UTC(), ps.lastStep)
 	if !ok {
 		ev := s.auditEvent(r, u.OrgID, u.ID, string(u.Role), sotto.AuditMFAFailed, sotto.AuditFailure)
 		if err := s.db.Write(r.Context(), func(tx *store.Tx) error { return audit.Append(tx, ev) }); err != nil {
-			return err
+			return nil, err
 		}
 		s.throttle.Fail(ps.att.keys[0])
-		return errInvalidCredentials
+		return nil, errInvalidCredentials
 	}
 	codes, hashes, err := auth.NewRecoveryCodes(recoveryCodeCount)
 	if err != nil {
-		return &sotto.Error{Kind: sotto.KindInternal, Op: "server.mfaConfirm", Err: err}
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "server.mfaConfirm", Err: err}
 	}
 	token, expires, err := s.startSession(r, u, func(tx *store.Tx) error {
 		if err := tx.ConfirmTOTP(u.ID, step, hashes); err != nil {
@@ -147,10 +171,8 @@ func (s *Server) mfaConfirm(w http.ResponseWriter, r *http.Request) error {
 		return audit.Append(tx, ev)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.throttle.Succeed(ps.att.keys[0])
-	s.setSessionCookie(w, token)
-	writeJSON(w, http.StatusOK, mfaConfirmResponse{Token: token, ExpiresAt: expires, RecoveryCodes: codes})
-	return nil
+	return &mfaConfirmResponse{Token: token, ExpiresAt: expires, RecoveryCodes: codes}, nil
 }

@@ -1,49 +1,60 @@
 package server
 
 import (
-	"embed"
-	"html/template"
-	"io/fs"
 	"net/http"
+
+	"sotto/internal/web"
 )
 
-//go:embed pages/*.html
-var pageFiles embed.FS
+// pageCSP is the Content-Security-Policy of every HTML page: only sotto's
+// own script, style, connections and form targets; no inline script or
+// style, no framing, no <base>.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-//go:embed static
-var staticFiles embed.FS
+// tzCookie carries the viewer's IANA time zone, set by app.js.
+const tzCookie = "sotto_tz"
 
-// parsePages parses every page template with the shared layout.
-func parsePages() map[string]*template.Template {
-	out := map[string]*template.Template{}
-	for _, name := range []string{"setup", "setup-done", "message"} {
-		out[name] = template.Must(template.ParseFS(pageFiles, "pages/layout.html", "pages/"+name+".html"))
+// parsePages parses the embedded pages once; they are part of the binary and
+// covered by tests, so a failure is a build defect.
+func parsePages() *web.Renderer {
+	r, err := web.NewRenderer()
+	if err != nil {
+		panic(err)
 	}
-	return out
+	return r
 }
 
-// pageHeaders sets the headers every HTML page carries: a strict CSP (no
-// inline script or style), and no caching.
+// pageHeaders sets the headers every HTML page carries: the strict CSP
+// and no caching (pages may hold patient data).
 func pageHeaders(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 }
 
-// render writes page name with data and status.
-func (s *Server) render(w http.ResponseWriter, status int, name string, data any) error {
+// locale is how the viewer of r reads pages: the browser's language
+// (English or Spanish) and the time zone app.js reported.
+func (s *Server) locale(r *http.Request) *web.Locale {
+	zone := ""
+	if c, err := r.Cookie(tzCookie); err == nil {
+		zone = c.Value
+	}
+	return web.NewLocale(web.PickLanguage("", r.Header.Get("Accept-Language")), web.LoadZone(zone), s.now())
+}
+
+// render writes page name with status for a signed-out viewer: title is
+// a message id, data the page's own data.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) error {
+	return s.renderPage(w, status, name, &web.Page{L: s.locale(r), Title: title, Data: data})
+}
+
+// renderPage writes p as page name with status.
+func (s *Server) renderPage(w http.ResponseWriter, status int, name string, p *web.Page) error {
 	pageHeaders(w)
 	w.WriteHeader(status)
-	return s.pages[name].ExecuteTemplate(w, name+".html", data)
+	return s.pages.Render(w, name, p)
 }
 
 // static serves the embedded CSS and JavaScript.
-func (s *Server) static() http.Handler {
-	sub, _ := fs.Sub(staticFiles, "static")
-	files := http.StripPrefix("/static/", http.FileServerFS(sub))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(w, r)
-	})
-}
+func (s *Server) static() http.Handler { return web.Static() }

@@ -71,20 +71,14 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, c *calle
 		return err
 	}
 	q := r.URL.Query().Get("query")
-	if strings.TrimSpace(q) == "" || !utf8.ValidString(q) || len(q) > store.MaxPatientQueryLen {
-		return sotto.Errorf(sotto.KindInvalid, "query must be 1 to %d characters: a name, MRN, phone, e-mail or birth date.", store.MaxPatientQueryLen)
+	if err := validPatientQuery(q); err != nil {
+		return err
 	}
 	limit, err := queryLimit(r, 20, 50)
 	if err != nil {
 		return err
 	}
-	found, err := s.db.FindPatients(r.Context(), c.user.OrgID, q, limit)
-	if err != nil {
-		return err
-	}
-	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return audit.Append(tx, s.callerEvent(r, c, sotto.AuditPatientSearch, sotto.AuditSuccess))
-	})
+	found, err := s.findPatients(r, c, q, limit)
 	if err != nil {
 		return err
 	}
@@ -92,29 +86,67 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, c *calle
 	return nil
 }
 
+// validPatientQuery checks a patient search query, never echoing it.
+func validPatientQuery(q string) error {
+	if strings.TrimSpace(q) == "" || !utf8.ValidString(q) || len(q) > store.MaxPatientQueryLen {
+		return sotto.Errorf(sotto.KindInvalid, "query must be 1 to %d characters: a name, MRN, phone, e-mail or birth date.", store.MaxPatientQueryLen)
+	}
+	return nil
+}
+
+// findPatients is the search core shared by the API and the pages (the
+// caller has checked the role): it validates q, searches, and audits the
+// search without its terms.
+func (s *Server) findPatients(r *http.Request, c *caller, q string, limit int) ([]*sotto.Patient, error) {
+	if err := validPatientQuery(q); err != nil {
+		return nil, err
+	}
+	found, err := s.db.FindPatients(r.Context(), c.user.OrgID, q, limit)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+		return audit.Append(tx, s.callerEvent(r, c, sotto.AuditPatientSearch, sotto.AuditSuccess))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
 // getPatient returns one patient's record: staff who may view patients,
 // or the patient and their proxies (their own record only).
 func (s *Server) getPatient(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id := r.PathValue("id")
+	p, err := s.viewPatient(r, c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// viewPatient is the patient-record core shared by the API and the
+// pages: staff who may view patients, or the patient and their proxies
+// (their own record only); the view is audited.
+func (s *Server) viewPatient(r *http.Request, c *caller, id string) (*sotto.Patient, error) {
 	if !c.user.Role.IsStaff() && !slices.Contains(c.actor.PatientIDs, id) {
-		return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+		return nil, sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 	}
 	if err := s.requireRole(r, c, func(ro sotto.Role) bool { return sotto.CanViewPatients(ro) || !ro.IsStaff() }, sotto.AuditPatientView); err != nil {
-		return err
+		return nil, err
 	}
 	p, err := s.db.Patient(r.Context(), c.user.OrgID, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
 		ev := s.targetEvent(r, c, sotto.AuditPatientView, "patient", p.ID, p.ID)
 		return audit.Append(tx, ev)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return p, nil
 }
 
 // breakGlassRequest is the body of POST /api/v1/patients/{id}/break-glass.

@@ -3,7 +3,6 @@
 package server
 
 import (
-	"html/template"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"sotto/internal/auth"
 	"sotto/internal/realtime"
 	"sotto/internal/store"
+	"sotto/internal/web"
 )
 
 // Version is reported by GET /version; cmd/sotto sets it from build info.
@@ -30,6 +30,9 @@ type Config struct {
 	PasswordParams auth.Params
 	// Now is the clock for sessions and throttling; nil means time.Now.
 	Now func() time.Time
+	// Notify configures notifications and their webhooks; the zero value
+	// queues notification jobs but accepts no webhooks.
+	Notify NotifyConfig
 }
 
 // loginFreeAttempts is how many failed sign-ins an account or address may
@@ -43,7 +46,7 @@ type Server struct {
 	cfg       Config
 	tls       bool
 	mux       *http.ServeMux
-	pages     map[string]*template.Template
+	pages     *web.Renderer // the embedded HTML pages, parsed once
 	csrf      *http.CrossOriginProtection
 	started   time.Time
 	patterns  []string

@@ -12,25 +12,27 @@ import (
 	"sotto/internal/store"
 )
 
+// setupPage is the data of the first-run setup form.
 type setupPage struct {
-	Title, Token, Error, OrgName, Name, Email string
+	Token, Error, OrgName, Name, Email string
 }
 
-const badSetupLink = "This setup link is invalid, already used or expired. Restart sotto on an empty database to get a new one."
+// badSetupLink is the page answering an unusable setup link.
+var badSetupLink = map[string]string{"Message": "setup.bad_link"}
 
 // setupToken hashes the {token} path value; a malformed token is reported
 // like an unknown one.
 func (s *Server) setupToken(w http.ResponseWriter, r *http.Request) ([]byte, bool, error) {
 	hash, err := auth.HashToken(r.PathValue("token"))
 	if err != nil {
-		return nil, false, s.render(w, http.StatusNotFound, "message", map[string]string{"Title": "Setup link not valid", "Message": badSetupLink})
+		return nil, false, s.render(w, r, http.StatusNotFound, "message", "title.setup_invalid", badSetupLink)
 	}
 	ok, err := s.db.SetupTokenValid(r.Context(), hash)
 	if err != nil {
 		return nil, false, err
 	}
 	if !ok {
-		return nil, false, s.render(w, http.StatusNotFound, "message", map[string]string{"Title": "Setup link not valid", "Message": badSetupLink})
+		return nil, false, s.render(w, r, http.StatusNotFound, "message", "title.setup_invalid", badSetupLink)
 	}
 	return hash, true, nil
 }
@@ -40,7 +42,7 @@ func (s *Server) setupForm(w http.ResponseWriter, r *http.Request) error {
 	if _, ok, err := s.setupToken(w, r); !ok {
 		return err
 	}
-	return s.render(w, http.StatusOK, "setup", setupPage{Title: "Set up sotto", Token: r.PathValue("token")})
+	return s.render(w, r, http.StatusOK, "setup", "title.setup", setupPage{Token: r.PathValue("token")})
 }
 
 // setupSubmit creates the organization and its first admin, consuming the
@@ -55,7 +57,7 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 		return sotto.Errorf(sotto.KindInvalid, "The form could not be read.")
 	}
 	page := setupPage{
-		Title: "Set up sotto", Token: r.PathValue("token"),
+		Token:   r.PathValue("token"),
 		OrgName: strings.TrimSpace(r.PostForm.Get("org_name")),
 		Name:    strings.TrimSpace(r.PostForm.Get("name")),
 		Email:   sotto.NormalizeEmail(r.PostForm.Get("email")),
@@ -97,14 +99,13 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	if k := sotto.ErrorKind(err); k == sotto.KindInvalid || k == sotto.KindConflict {
 		page.Error = sotto.ErrorMessage(err)
-		return s.render(w, http.StatusBadRequest, "setup", page)
+		return s.render(w, r, http.StatusBadRequest, "setup", "title.setup", page)
 	}
 	if err != nil {
 		return err
 	}
 	s.log.Info("first-run setup complete", "org_id", org.ID, "user_id", admin.ID)
-	return s.render(w, http.StatusOK, "setup-done", map[string]string{
-		"Title":  "Your practice is ready",
+	return s.render(w, r, http.StatusOK, "setup-done", "title.setup_done", map[string]string{
 		"Secret": base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(en.TOTPSecret),
 		"URI":    en.TOTPURI,
 	})

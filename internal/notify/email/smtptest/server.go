@@ -1,7 +1,8 @@
-// Package smtptest runs a small but faithful ESMTP server on loopback for
-// tests of SMTP clients. It is written on net/textproto and crypto/tls,
-// generates a throw-away CA and server certificate at start, records what it
-// receives, and can be told to fail in the ways real servers do.
+// Package smtptest runs an ESMTP server on loopback for tests of SMTP
+// clients. The protocol is spoken by github.com/emersion/go-smtp (with
+// go-sasl for AUTH PLAIN and LOGIN); this package adds a throw-away CA and
+// server certificate generated at start, records what the server receives,
+// and can be told to fail in the ways real servers do.
 //
 // Only tests may use it: [NewServer] takes a testing.TB and registers its
 // shutdown with t.Cleanup. Every connection is served in its own goroutine;
@@ -9,11 +10,22 @@
 package smtptest
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
+	"log"
 	"net"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+const (
+	idleTimeout = 10 * time.Second // per command; a stuck client cannot hang Cleanup long
+	maxSize     = 10 << 20         // advertised SIZE
 )
 
 // Options configure a [Server].
@@ -45,6 +57,15 @@ type Message struct {
 
 // Command is one command verb the server received, in order. Arguments
 // are not kept (AUTH carries secrets).
+//
+// Outside TLS every command line is recorded as read from the connection,
+// whether or not the server accepted it. Inside TLS the bytes are only
+// visible to go-smtp, so commands are recorded from its session callbacks:
+// EHLO and HELO (the greeting), AUTH (with a mechanism), MAIL and RCPT
+// (when syntactically valid, after a greeting) and DATA (when the server
+// answered 354). RSET, NOOP, VRFY, QUIT and commands go-smtp rejects
+// itself are not recorded inside TLS, nor anything after a failed STARTTLS
+// handshake.
 type Command struct {
 	Verb string // upper-cased, e.g. "EHLO", "STARTTLS", "AUTH", "MAIL"
 	TLS  bool   // whether it arrived inside TLS
@@ -55,14 +76,15 @@ type Server struct {
 	// Addr is the listening address, "127.0.0.1:port".
 	Addr string
 
-	opts    Options
-	tlsConf *tls.Config
-	pool    *x509.CertPool
-	ln      net.Listener
-	wg      sync.WaitGroup
+	opts      Options
+	pool      *x509.CertPool
+	ln        net.Listener // the TCP listener
+	smtp      *smtp.Server
+	served    chan struct{} // closed when smtp.Serve returned
+	closeOnce sync.Once
 
 	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
+	conns    map[*recConn]struct{}
 	accepted int
 	msgs     []Message
 	cmds     []Command
@@ -90,16 +112,36 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("smtptest: listen: %v", err)
 	}
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	s := &Server{
-		Addr:    ln.Addr().String(),
-		opts:    opts,
-		tlsConf: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		pool:    pool,
-		ln:      ln,
-		conns:   make(map[net.Conn]struct{}),
+		Addr:   ln.Addr().String(),
+		opts:   opts,
+		pool:   pool,
+		ln:     ln,
+		served: make(chan struct{}),
+		conns:  make(map[*recConn]struct{}),
 	}
-	s.wg.Add(1)
-	go s.acceptLoop()
+
+	srv := smtp.NewServer(backend{s})
+	srv.Domain = "localhost"
+	srv.ReadTimeout = idleTimeout
+	srv.WriteTimeout = idleTimeout
+	srv.MaxMessageBytes = maxSize
+	srv.AllowInsecureAuth = opts.AuthWithoutTLS
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	if opts.STARTTLS {
+		srv.TLSConfig = tlsConf
+	}
+	s.smtp = srv
+
+	var l net.Listener = &listener{Listener: ln, srv: s}
+	if opts.ImplicitTLS {
+		l = tls.NewListener(l, tlsConf)
+	}
+	go func() {
+		defer close(s.served)
+		_ = srv.Serve(l) // returns when Close closes ln
+	}()
 	t.Cleanup(s.Close)
 	return s
 }
@@ -117,7 +159,8 @@ func (s *Server) Messages() []Message {
 	return out
 }
 
-// Commands returns the command verbs received so far on all connections.
+// Commands returns the command verbs received so far on all connections
+// (see [Command] for what is recorded inside TLS).
 func (s *Server) Commands() []Command {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,7 +185,8 @@ func (s *Server) Connections() int {
 }
 
 // FailRcpt makes the next RCPT command (on any connection) fail with code
-// and text, e.g. FailRcpt(550, "5.1.1 Mailbox unavailable").
+// and text, e.g. FailRcpt(550, "5.1.1 Mailbox unavailable"). The text is
+// sent as given, so it carries its own enhanced status code.
 func (s *Server) FailRcpt(code int, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,46 +212,54 @@ func (s *Server) DropConnection() {
 // Close stops the listener, closes every connection and waits for all
 // goroutines. It is idempotent and registered with t.Cleanup.
 func (s *Server) Close() {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		_ = s.ln.Close()
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true // listener.Accept refuses from now on
+		conns := make([]*recConn, 0, len(s.conns))
 		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+
+		_ = s.ln.Close()
+		<-s.served // no connection can be handed to go-smtp any more
+		for _, c := range conns {
 			_ = c.Close()
 		}
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+		// Every connection is closed, so this only waits for go-smtp's
+		// per-connection goroutines to notice and return.
+		_ = s.smtp.Shutdown(context.Background())
+	})
 }
 
-func (s *Server) acceptLoop() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return // closed
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			_ = c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.accepted++
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				_ = c.Close()
-			}()
-			newSession(s, c).serve()
-		}()
+// listener counts and tracks the connections it hands to go-smtp, wrapped
+// in a recConn.
+type listener struct {
+	net.Listener
+	srv *Server
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
 	}
+	rc := newRecConn(c, l.srv, !l.srv.opts.ImplicitTLS)
+	l.srv.mu.Lock()
+	defer l.srv.mu.Unlock()
+	if l.srv.closed {
+		_ = c.Close()
+		return nil, net.ErrClosed
+	}
+	l.srv.conns[rc] = struct{}{}
+	l.srv.accepted++
+	return rc, nil
+}
+
+func (s *Server) forget(c *recConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
 }
 
 func (s *Server) record(verb string, inTLS bool) {
@@ -216,11 +268,10 @@ func (s *Server) record(verb string, inTLS bool) {
 	s.cmds = append(s.cmds, Command{Verb: verb, TLS: inTLS})
 }
 
-func (s *Server) deliver(m Message) int {
+func (s *Server) deliver(m Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, m)
-	return len(s.msgs)
 }
 
 func (s *Server) takeFailRcpt() *reply {

@@ -3,8 +3,10 @@ package smtptest
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/textproto"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,14 +71,14 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 func TestSTARTTLSAuthLoginAndDotUnstuffing(t *testing.T) {
 	s := NewServer(t, Options{STARTTLS: true, RequireAuth: true, User: "u", Pass: "p"})
 	c := dial(t, s, false)
-	c.cmd(503, "MAIL FROM:<a@b.example>")
+	c.cmd(502, "MAIL FROM:<a@b.example>") // before EHLO
 	ext := c.cmd(250, "EHLO client.test")
 	if !strings.Contains(ext, "STARTTLS") || strings.Contains(ext, "AUTH") {
 		t.Fatalf("plaintext EHLO = %q: want STARTTLS, no AUTH", ext)
 	}
-	c.cmd(538, "AUTH PLAIN "+b64("\x00u\x00p"))
+	c.cmd(523, "AUTH PLAIN "+b64("\x00u\x00p")) // TLS required
 	c.startTLS(s)
-	c.cmd(503, "MAIL FROM:<a@b.example>") // EHLO forgotten after STARTTLS
+	c.cmd(502, "MAIL FROM:<a@b.example>") // EHLO forgotten after STARTTLS
 	ext = c.cmd(250, "EHLO client.test")
 	if strings.Contains(ext, "STARTTLS") || !strings.Contains(ext, "AUTH PLAIN LOGIN") {
 		t.Fatalf("TLS EHLO = %q", ext)
@@ -89,19 +91,20 @@ func TestSTARTTLSAuthLoginAndDotUnstuffing(t *testing.T) {
 	c.cmd(235, b64("p"))
 	c.cmd(503, "AUTH PLAIN "+b64("\x00u\x00p"))
 	c.cmd(250, "NOOP")
-	c.cmd(503, "RCPT TO:<x@y.example>")
-	c.cmd(501, "MAIL FROM:a@b.example")
+	c.cmd(502, "RCPT TO:<x@y.example>")
+	c.cmd(501, "MAIL FROM:<a@b.example")
 	c.cmd(250, "mail from:<a@b.example> BODY=8BITMIME")
 	c.cmd(501, "RCPT TO:<x y@z.example>")
 	c.cmd(250, "RCPT TO:<x@y.example>")
 	c.cmd(250, "RSET")
-	c.cmd(503, "DATA")
+	c.cmd(502, "DATA")
 	c.cmd(250, "MAIL FROM:<>")
 	c.cmd(250, "RCPT TO:<x@y.example>")
 	c.cmd(250, "RCPT TO:<z@y.example>")
 	c.cmd(354, "DATA")
 	c.cmd(250, "Subject: t\r\n\r\n..leading dot\r\n..\r\nlast\r\n.")
-	c.cmd(500, "BOGUS")
+	c.cmd(501, "BOGUS") // go-smtp: verbs are four letters
+	c.cmd(500, "BOGU")
 	c.cmd(221, "QUIT")
 
 	msgs := s.Messages()
@@ -116,9 +119,10 @@ func TestSTARTTLSAuthLoginAndDotUnstuffing(t *testing.T) {
 	if got, want := string(m.Data), "Subject: t\r\n\r\n.leading dot\r\n.\r\nlast\r\n"; got != want {
 		t.Errorf("data = %q, want %q", got, want)
 	}
-	if cmds := s.Commands(); cmds[0] != (Command{"MAIL", false}) || cmds[len(cmds)-1] != (Command{"QUIT", true}) {
-		t.Errorf("commands = %v", cmds)
-	}
+	// In clear every command line is recorded; inside TLS what go-smtp
+	// passed to the session (not the refused AUTH, MAIL, RCPT, DATA, nor
+	// NOOP, RSET, BOGUS or QUIT).
+	checkCommands(t, s, "MAIL EHLO AUTH STARTTLS", "EHLO MAIL AUTH MAIL RCPT MAIL RCPT RCPT DATA")
 }
 
 func TestImplicitTLSAuthPlainAndInjectedFailures(t *testing.T) {
@@ -132,7 +136,7 @@ func TestImplicitTLSAuthPlainAndInjectedFailures(t *testing.T) {
 	s.FailRcpt(452, "4.2.2 Mailbox full")
 	c.cmd(250, "MAIL FROM:<a@b.example>")
 	c.cmd(452, "RCPT TO:<x@y.example>")
-	c.cmd(554, "DATA") // no valid recipients
+	c.cmd(502, "DATA") // no valid recipients
 	c.cmd(250, "RCPT TO:<x@y.example>")
 	s.FailData(451)
 	c.cmd(354, "DATA")
@@ -154,6 +158,51 @@ func TestImplicitTLSAuthPlainAndInjectedFailures(t *testing.T) {
 	}
 	if s.Connections() != 1 || !s.Saw("MAIL") || s.Saw("STARTTLS") {
 		t.Errorf("connections %d, commands %v", s.Connections(), s.Commands())
+	}
+	checkCommands(t, s, "", "HELO AUTH AUTH MAIL RCPT RCPT DATA MAIL RCPT DATA MAIL")
+}
+
+func TestClearTextRecordingSkipsDataAndSASL(t *testing.T) {
+	s := NewServer(t, Options{User: "u", Pass: "p", AuthWithoutTLS: true})
+	c := dial(t, s, false)
+	ext := c.cmd(250, "EHLO client.test")
+	if strings.Contains(ext, "STARTTLS") || !strings.Contains(ext, "AUTH PLAIN LOGIN") {
+		t.Fatalf("EHLO = %q", ext)
+	}
+	c.cmd(334, "AUTH LOGIN")
+	c.cmd(334, b64("u"))
+	c.cmd(235, b64("p"))
+	c.cmd(250, "MAIL FROM:<a@b.example>")
+	c.cmd(250, "RCPT TO:<x@y.example>")
+	c.cmd(354, "DATA")
+	c.cmd(250, "RCPT TO:<evil@y.example>\r\nQUIT\r\n.")
+	c.cmd(250, "MAIL FROM:<a@b.example>")
+	c.cmd(250, "RCPT TO:<x@y.example>")
+	body := "NOOP\r\nRSET\r\n"
+	c.cmd(250, fmt.Sprintf("BDAT %d LAST\r\n%s", len(body), strings.TrimSuffix(body, "\r\n")))
+	c.cmd(250, "rset")
+	c.cmd(221, "QUIT")
+
+	checkCommands(t, s, "EHLO AUTH MAIL RCPT DATA MAIL RCPT BDAT RSET QUIT", "")
+	msgs := s.Messages()
+	if len(msgs) != 2 || msgs[0].TLS || msgs[0].AuthUser != "u" || string(msgs[1].Data) != body {
+		t.Errorf("messages = %+v", msgs)
+	}
+}
+
+// checkCommands compares the recorded commands with the verbs received in
+// clear followed by those received inside TLS.
+func checkCommands(t *testing.T, s *Server, clear, inTLS string) {
+	t.Helper()
+	var want []Command
+	for _, v := range strings.Fields(clear) {
+		want = append(want, Command{v, false})
+	}
+	for _, v := range strings.Fields(inTLS) {
+		want = append(want, Command{v, true})
+	}
+	if got := s.Commands(); !slices.Equal(got, want) {
+		t.Errorf("commands\n got %v\nwant %v", got, want)
 	}
 }
 

@@ -1,313 +1,215 @@
 package smtptest
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"crypto/tls"
-	"encoding/base64"
-	"fmt"
-	"net"
-	"net/textproto"
-	"strings"
-	"time"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 )
 
-const (
-	idleTimeout = 10 * time.Second // per command; a stuck client cannot hang Cleanup long
-	maxSize     = 10 << 20         // advertised SIZE
+var (
+	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	errNestedMail   = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command"}
+	errDropped      = errors.New("smtptest: connection dropped")
 )
 
-// session is the per-connection SMTP state machine (RFC 5321, 3207, 4954).
+// backend hands go-smtp a session per greeting (a new one after STARTTLS).
+type backend struct{ srv *Server }
+
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	ss := &session{srv: b.srv, conn: c, pendingHelo: true}
+	nc := c.Conn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		ss.tlsVer = tc.ConnectionState().Version
+		nc = tc.NetConn()
+	}
+	ss.rc, _ = nc.(*recConn)
+	return ss, nil
+}
+
+// session is go-smtp's per-greeting state. Besides the transaction it
+// records commands while the connection is in TLS (see [Command]); in
+// clear the recConn records them from the stream.
 type session struct {
-	srv      *Server
-	conn     net.Conn // the raw connection, or the *tls.Conn wrapping it
-	tp       *textproto.Conn
-	tlsVer   uint16 // 0 until TLS is up
-	greeted  bool
-	authUser string
-	inTx     bool
-	from     string
-	rcpts    []string
+	srv    *Server
+	conn   *smtp.Conn
+	rc     *recConn // nil only if go-smtp's connection is not ours
+	tlsVer uint16   // 0 outside TLS; fixed for the session's lifetime
+
+	mu          sync.Mutex // Data may run on its own goroutine (BDAT)
+	pendingHelo bool       // greeted, but not known yet whether by EHLO
+	authUser    string
+	inTx        bool
+	from        string
+	rcpts       []string
 }
 
-func newSession(s *Server, c net.Conn) *session { return &session{srv: s, conn: c} }
+var (
+	_ smtp.Session     = (*session)(nil)
+	_ smtp.AuthSession = (*session)(nil)
+)
 
-func (ss *session) serve() {
-	if ss.srv.opts.ImplicitTLS && !ss.startTLS() {
-		return
-	}
-	ss.tp = textproto.NewConn(ss.conn)
-	if ss.reply(220, "localhost ESMTP smtptest ready") != nil {
-		return
-	}
-	for {
-		_ = ss.conn.SetDeadline(time.Now().Add(idleTimeout))
-		line, err := ss.tp.ReadLine()
-		if err != nil || !ss.handle(line) {
-			return
+// noteLocked records verb if the session runs in TLS; in clear the
+// recConn records every command from the stream.
+// A pending greeting is recorded first: go-smtp asks for the AUTH
+// mechanisms while answering EHLO (when AUTH is allowed, always in TLS),
+// so a greeting followed by anything else was HELO.
+func (ss *session) noteLocked(verb string) {
+	if ss.pendingHelo {
+		ss.pendingHelo = false
+		if verb != "EHLO" {
+			ss.noteLocked("HELO")
 		}
+	}
+	if verb != "" && ss.tlsVer != 0 {
+		ss.srv.record(verb, true)
 	}
 }
 
-// reply writes a (possibly multi-line) reply: "code-line" ... "code line".
-func (ss *session) reply(code int, lines ...string) error {
-	for i, l := range lines {
-		sep := "-"
-		if i == len(lines)-1 {
-			sep = " "
-		}
-		if err := ss.tp.PrintfLine("%d%s%s", code, sep, l); err != nil {
-			return err
-		}
+func (ss *session) note(verb string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.noteLocked(verb)
+}
+
+func (ss *session) AuthMechanisms() []string {
+	ss.note("EHLO")
+	if ss.srv.opts.User == "" {
+		return nil
 	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	ss.note("AUTH")
+	if ss.srv.opts.User == "" {
+		return nil, smtp.ErrAuthUnsupported
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(_, user, pass string) error {
+			return ss.check(user, pass)
+		}), nil
+	case sasl.Login:
+		return &loginServer{check: ss.check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (ss *session) check(user, pass string) error {
+	o := ss.srv.opts
+	if subtle.ConstantTimeCompare([]byte(user), []byte(o.User)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(pass), []byte(o.Pass)) != 1 {
+		return smtp.ErrAuthFailed // 535 5.7.8
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.authUser = o.User
 	return nil
 }
 
-// startTLS runs the server side of the handshake on the current connection.
-func (ss *session) startTLS() bool {
-	tc := tls.Server(ss.conn, ss.srv.tlsConf)
-	_ = tc.SetDeadline(time.Now().Add(idleTimeout))
-	if err := tc.Handshake(); err != nil {
-		return false
-	}
-	ss.conn, ss.tlsVer = tc, tc.ConnectionState().Version
-	return true
-}
-
-func (ss *session) resetTx() { ss.inTx, ss.from, ss.rcpts = false, "", nil }
-
-func (ss *session) authOffered() bool {
-	return ss.srv.opts.User != "" && (ss.tlsVer != 0 || ss.srv.opts.AuthWithoutTLS)
-}
-
-// handle runs one command line; false means close the connection.
-func (ss *session) handle(line string) bool {
-	verb, arg, _ := strings.Cut(line, " ")
-	verb = strings.ToUpper(verb)
-	ss.srv.record(verb, ss.tlsVer != 0)
-	var err error
-	switch verb {
-	case "EHLO", "HELO":
-		if arg == "" {
-			err = ss.reply(501, "5.5.4 Syntax: "+verb+" hostname")
-			break
-		}
-		ss.greeted = true
-		ss.resetTx()
-		if verb == "HELO" {
-			err = ss.reply(250, "localhost")
-			break
-		}
-		lines := []string{"localhost greets " + arg, "8BITMIME", "ENHANCEDSTATUSCODES", fmt.Sprintf("SIZE %d", maxSize)}
-		if ss.srv.opts.STARTTLS && ss.tlsVer == 0 {
-			lines = append(lines, "STARTTLS")
-		}
-		if ss.authOffered() {
-			lines = append(lines, "AUTH PLAIN LOGIN")
-		}
-		err = ss.reply(250, lines...)
-	case "STARTTLS":
-		switch {
-		case ss.tlsVer != 0:
-			err = ss.reply(503, "5.5.1 TLS already active")
-		case !ss.srv.opts.STARTTLS:
-			err = ss.reply(502, "5.5.1 STARTTLS not supported")
-		case arg != "":
-			err = ss.reply(501, "5.5.4 Syntax: STARTTLS")
-		default:
-			if ss.reply(220, "2.0.0 Ready to start TLS") != nil || !ss.startTLS() {
-				return false
-			}
-			// RFC 3207: forget everything learned before TLS.
-			ss.tp = textproto.NewConn(ss.conn)
-			ss.greeted, ss.authUser = false, ""
-			ss.resetTx()
-		}
-	case "AUTH":
-		return ss.auth(arg)
-	case "MAIL":
-		addr, ok := parsePath(arg, "FROM:")
-		switch {
-		case !ss.greeted:
-			err = ss.reply(503, "5.5.1 Send EHLO first")
-		case ss.inTx:
-			err = ss.reply(503, "5.5.1 Nested MAIL command")
-		case ss.srv.opts.RequireAuth && ss.authUser == "":
-			err = ss.reply(530, "5.7.0 Authentication required")
-		case !ok:
-			err = ss.reply(501, "5.5.4 Syntax: MAIL FROM:<address>")
-		case ss.srv.takeDrop():
-			return false
-		default:
-			ss.inTx, ss.from = true, addr
-			err = ss.reply(250, "2.1.0 Sender OK")
-		}
-	case "RCPT":
-		addr, ok := parsePath(arg, "TO:")
-		switch {
-		case !ss.inTx:
-			err = ss.reply(503, "5.5.1 Need MAIL before RCPT")
-		case !ok || addr == "":
-			err = ss.reply(501, "5.5.4 Syntax: RCPT TO:<address>")
-		default:
-			if r := ss.srv.takeFailRcpt(); r != nil {
-				err = ss.reply(r.code, r.text)
-				break
-			}
-			ss.rcpts = append(ss.rcpts, addr)
-			err = ss.reply(250, "2.1.5 Recipient OK")
-		}
-	case "DATA":
-		return ss.data()
-	case "RSET":
-		ss.resetTx()
-		err = ss.reply(250, "2.0.0 OK")
-	case "NOOP":
-		err = ss.reply(250, "2.0.0 OK")
-	case "VRFY":
-		err = ss.reply(252, "2.5.2 Cannot VRFY user")
-	case "QUIT":
-		_ = ss.reply(221, "2.0.0 Bye")
-		return false
-	default:
-		err = ss.reply(500, "5.5.2 Command not recognized")
-	}
-	return err == nil
-}
-
-// data handles DATA: 354, the dot-stuffed body, then the verdict.
-func (ss *session) data() bool {
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.noteLocked("MAIL")
 	switch {
-	case !ss.inTx:
-		return ss.reply(503, "5.5.1 Need MAIL before DATA") == nil
-	case len(ss.rcpts) == 0:
-		return ss.reply(554, "5.5.1 No valid recipients") == nil
-	}
-	if ss.reply(354, "End data with <CR><LF>.<CR><LF>") != nil {
-		return false
-	}
-	var buf bytes.Buffer
-	tooBig := false
-	for {
-		_ = ss.conn.SetDeadline(time.Now().Add(idleTimeout))
-		line, err := ss.tp.ReadLine()
-		if err != nil {
-			return false
+	case ss.inTx:
+		return errNestedMail
+	case ss.srv.opts.RequireAuth && ss.authUser == "":
+		return errAuthRequired
+	case ss.srv.takeDrop():
+		// Close the TCP connection under go-smtp: its reply to MAIL
+		// cannot be written and it ends the session.
+		if ss.rc != nil {
+			_ = ss.rc.Close()
+		} else {
+			_ = ss.conn.Close()
 		}
-		if line == "." {
-			break
-		}
-		line = strings.TrimPrefix(line, ".") // dot-unstuffing (RFC 5321 4.5.2)
-		if buf.Len()+len(line)+2 > maxSize {
-			tooBig = true
-			continue
-		}
-		buf.WriteString(line)
-		buf.WriteString("\r\n")
+		return errDropped
 	}
-	m := Message{From: ss.from, To: ss.rcpts, Data: buf.Bytes(), TLS: ss.tlsVer != 0, TLSVersion: ss.tlsVer, AuthUser: ss.authUser}
-	ss.resetTx()
-	if tooBig {
-		return ss.reply(552, "5.3.4 Message too big") == nil
+	ss.inTx, ss.from, ss.rcpts = true, from, nil
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.noteLocked("RCPT")
+	if r := ss.srv.takeFailRcpt(); r != nil {
+		// The text carries its own enhanced code, as it did before.
+		return &smtp.SMTPError{Code: r.code, EnhancedCode: smtp.NoEnhancedCode, Message: r.text}
+	}
+	ss.rcpts = append(ss.rcpts, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	ss.note("DATA")
+	data, err := io.ReadAll(r) // dot-unstuffed by go-smtp, CRLF kept
+	if err != nil {
+		return err // e.g. smtp.ErrDataTooLarge (552)
 	}
 	if code := ss.srv.takeFailData(); code != 0 {
-		text := "5.6.0 Message rejected"
 		if code < 500 {
-			text = "4.3.0 Temporary failure, try again later"
+			return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, try again later"}
 		}
-		return ss.reply(code, text) == nil
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message rejected"}
 	}
-	n := ss.srv.deliver(m)
-	return ss.reply(250, fmt.Sprintf("2.0.0 OK queued as %d", n)) == nil
+	ss.mu.Lock()
+	m := Message{
+		From:       ss.from,
+		To:         append([]string(nil), ss.rcpts...),
+		Data:       data,
+		TLS:        ss.tlsVer != 0,
+		TLSVersion: ss.tlsVer,
+		AuthUser:   ss.authUser,
+	}
+	ss.mu.Unlock()
+	ss.srv.deliver(m)
+	return nil
 }
 
-// auth handles AUTH PLAIN and AUTH LOGIN, with or without initial response.
-func (ss *session) auth(arg string) bool {
-	if !ss.authOffered() {
-		if ss.tlsVer == 0 && ss.srv.opts.User != "" {
-			return ss.reply(538, "5.7.11 Encryption required for requested authentication mechanism") == nil
-		}
-		return ss.reply(502, "5.5.1 AUTH not supported") == nil
-	}
-	if !ss.greeted || ss.authUser != "" || ss.inTx {
-		return ss.reply(503, "5.5.1 Bad sequence of commands") == nil
-	}
-	mech, initial, hasInitial := strings.Cut(arg, " ")
-	var user, pass []byte
-	switch strings.ToUpper(mech) {
-	case "PLAIN":
-		b, ok, keep := ss.authLine("", hasInitial, initial)
-		if !ok {
-			return keep
-		}
-		parts := bytes.Split(b, []byte{0})
-		if len(parts) != 3 {
-			return ss.reply(501, "5.5.2 Malformed PLAIN response") == nil
-		}
-		user, pass = parts[1], parts[2]
-	case "LOGIN":
-		var ok, keep bool
-		if user, ok, keep = ss.authLine("VXNlcm5hbWU6", hasInitial, initial); !ok {
-			return keep
-		}
-		if pass, ok, keep = ss.authLine("UGFzc3dvcmQ6", false, ""); !ok {
-			return keep
-		}
-	default:
-		return ss.reply(504, "5.5.4 Unrecognized authentication type") == nil
-	}
-	o := ss.srv.opts
-	if subtle.ConstantTimeCompare(user, []byte(o.User)) == 1 && subtle.ConstantTimeCompare(pass, []byte(o.Pass)) == 1 {
-		ss.authUser = o.User
-		return ss.reply(235, "2.7.0 Authentication successful") == nil
-	}
-	return ss.reply(535, "5.7.8 Authentication credentials invalid") == nil
+// Reset ends the transaction (RSET, a repeated greeting, after DATA).
+func (ss *session) Reset() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.noteLocked("")
+	ss.inTx, ss.from, ss.rcpts = false, "", nil
 }
 
-// authLine returns the client's next decoded AUTH line, prompting with 334
-// unless it came as the initial response. On failure it has already replied;
-// keep reports whether the connection lives on.
-func (ss *session) authLine(prompt string, have bool, v string) (b []byte, ok, keep bool) {
-	if !have {
-		if ss.reply(334, prompt) != nil {
-			return nil, false, false
-		}
-		line, err := ss.tp.ReadLine()
-		if err != nil {
-			return nil, false, false
-		}
-		v = line
-	}
-	if v == "*" {
-		return nil, false, ss.reply(501, "5.0.0 Authentication cancelled") == nil
-	}
-	if v == "=" { // RFC 4954: an empty initial response
-		return []byte{}, true, true
-	}
-	b, err := base64.StdEncoding.DecodeString(v)
-	if err != nil {
-		return nil, false, ss.reply(501, "5.5.2 Cannot decode response") == nil
-	}
-	return b, true, true
+func (ss *session) Logout() error {
+	ss.note("")
+	return nil
 }
 
-// parsePath parses "FROM:<addr> [params]" / "TO:<addr> [params]". The
-// address may be empty (null sender) but may not contain spaces or brackets.
-func parsePath(arg, prefix string) (string, bool) {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", false
+// loginServer is the server side of the (obsolete but common) LOGIN SASL
+// mechanism, which go-sasl only implements as a client: prompts
+// "Username:" and "Password:", or takes the user name as initial response.
+type loginServer struct {
+	check func(user, pass string) error
+	step  int
+	user  string
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch l.step {
+	case 0:
+		if response == nil {
+			l.step = 1
+			return []byte("Username:"), false, nil
+		}
+		l.user, l.step = string(response), 2
+		return []byte("Password:"), false, nil
+	case 1:
+		l.user, l.step = string(response), 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check(l.user, string(response))
 	}
-	rest := strings.TrimLeft(arg[len(prefix):], " ")
-	if !strings.HasPrefix(rest, "<") {
-		return "", false
-	}
-	end := strings.IndexByte(rest, '>')
-	if end < 0 {
-		return "", false
-	}
-	addr, params := rest[1:end], rest[end+1:]
-	if strings.ContainsAny(addr, "<> \t") || (params != "" && params[0] != ' ') {
-		return "", false
-	}
-	return addr, true
+	return nil, true, sasl.ErrUnexpectedClientResponse
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -60,6 +61,24 @@ type Server struct {
 func NewServer(t testing.TB, accountSID, authToken string) *Server {
 	s := &Server{t: t, accountSID: accountSID, authToken: authToken, byToken: map[string]Message{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// NewServerAt is NewServer listening on addr ("127.0.0.1:PORT"): a test
+// can point a client at an address first and start the provider later.
+func NewServerAt(t testing.TB, addr, accountSID, authToken string) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("smstest: listen: %v", err)
+	}
+	s := &Server{t: t, accountSID: accountSID, authToken: authToken, byToken: map[string]Message{}}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Listener.Close()
+	s.srv.Listener = ln
+	s.srv.Start()
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
 	return s

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"sotto"
+	"sotto/internal/audit"
+	"sotto/internal/jobs"
+	"sotto/internal/store"
+)
+
+// NotifyConfig connects the server to the notification machinery.
+type NotifyConfig struct {
+	// Notifier handles provider webhooks; nil answers them 404.
+	Notifier *jobs.Notifier
+	// SMSAuthToken verifies X-Twilio-Signature on SMS webhooks (the SMS
+	// provider's auth token). Empty disables the webhooks (404).
+	SMSAuthToken string
+	// Outbox is the log channel (demo); nil hides the demo page.
+	Outbox *jobs.Outbox
+	// PushPublicKey is the VAPID public key browsers subscribe with; empty
+	// when push is off.
+	PushPublicKey string
+	// PushInsecure accepts http push endpoints on loopback (tests only).
+	PushInsecure bool
+}
+
+func isAdminOrCompliance(r sotto.Role) bool { return r == sotto.RoleAdmin || r == sotto.RoleCompliance }
+
+// listNotifications is the admins' view of notifications, the dead-letter
+// list with ?status=failed. Ids and statuses only.
+func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, isAdmin, sotto.AuditLogView); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := store.NotificationFilter{Status: sotto.NotificationStatus(q.Get("status")), MessageID: q.Get("message_id"), Before: q.Get("before")}
+	switch f.Status {
+	case "", sotto.NotifyQueued, sotto.NotifyHeld, sotto.NotifySent, sotto.NotifyDelivered, sotto.NotifyFailed,
+		sotto.NotifyUndelivered, sotto.NotifySuppressed, sotto.NotifyCancelled:
+	default:
+		return sotto.Errorf(sotto.KindInvalid, "status must be a notification status such as failed or delivered.")
+	}
+	if (f.MessageID != "" && !store.ValidID(f.MessageID)) || (f.Before != "" && !store.ValidID(f.Before)) {
+		return sotto.Errorf(sotto.KindInvalid, "message_id and before must be ids.")
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return sotto.Errorf(sotto.KindInvalid, "limit must be a number from 1 to 500.")
+		}
+		f.Limit = n
+	}
+	list, err := s.db.Notifications(r.Context(), c.user.OrgID, f)
+	if err != nil {
+		return err
+	}
+	if err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditLogView, "notifications", c.user.OrgID, ""))
+	}); err != nil {
+		return err
+	}
+	next := ""
+	if f.Limit > 0 && len(list) == f.Limit || f.Limit == 0 && len(list) == 50 {
+		next = list[len(list)-1].ID
+	}
+	if list == nil {
+		list = []*sotto.Notification{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notifications": list, "next_cursor": next})
+	return nil
+}
+
+// retryNotification re-queues a failed notification (a dead letter) for a
+// fresh round of attempts.
+func (s *Server) retryNotification(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, isAdmin, sotto.AuditNotificationRetry); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	n, err := s.db.Notification(ctx, c.user.OrgID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if n.Status != sotto.NotifyFailed && n.Status != sotto.NotifyUndelivered {
+		return &sotto.Error{Kind: sotto.KindConflict, Code: "not_failed", Msg: "Only a failed or undelivered notification can be retried."}
+	}
+	var got *sotto.Notification
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		zero, empty := 0, ""
+		var err error
+		got, err = tx.UpdateNotification(n.OrgID, n.ID, store.NotificationUpdate{Status: sotto.NotifyQueued, Attempts: &zero, ErrorCode: &empty})
+		if err != nil {
+			return err
+		}
+		tx.Enqueue(jobs.SendArgs{OrgID: n.OrgID, NotificationID: n.ID}, &river.InsertOpts{MaxAttempts: 8})
+		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditNotificationRetry, "notification", n.ID, n.PatientID))
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, got)
+	return nil
+}
+
+// notificationReport counts notifications by channel and status over the
+// last ?days= days (default 30): the delivery-rate report.
+func (s *Server) notificationReport(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.requireRole(r, c, isAdminOrCompliance, sotto.AuditLogView); err != nil {
+		return err
+	}
+	days := 30
+	if d := r.URL.Query().Get("days"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 1 || n > 366 {
+			return sotto.Errorf(sotto.KindInvalid, "days must be a number from 1 to 366.")
+		}
+		days = n
+	}
+	since := s.now().Add(-time.Duration(days) * 24 * time.Hour)
+	counts, err := s.db.NotificationCounts(r.Context(), c.user.OrgID, since)
+	if err != nil {
+		return err
+	}
+	if err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditLogView, "notifications", c.user.OrgID, ""))
+	}); err != nil {
+		return err
+	}
+	type row struct {
+		Channel      string                           `json:"channel"`
+		Counts       map[sotto.NotificationStatus]int `json:"counts"`
+		Total        int                              `json:"total"`
+		DeliveryRate *float64                         `json:"delivery_rate,omitempty"` // delivered / (sent-or-later), when the provider reports delivery
+	}
+	out := []row{}
+	for ch, m := range counts {
+		rw := row{Channel: ch, Counts: m}
+		attempted := 0
+		for st, n := range m {
+			rw.Total += n
+			switch st {
+			case sotto.NotifySent, sotto.NotifyDelivered, sotto.NotifyUndelivered, sotto.NotifyFailed:
+				attempted += n
+			}
+		}
+		if attempted > 0 && (ch == "sms") {
+			rate := float64(m[sotto.NotifyDelivered]) / float64(attempted)
+			rw.DeliveryRate = &rate
+		}
+		out = append(out, rw)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"since": since, "days": days, "channels": out})
+	return nil
+}
+
+// messageNotifications shows staff how a message's notifications fared.
+func (s *Server) messageNotifications(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if !c.user.Role.IsStaff() {
+		return errStaffOnly
+	}
+	m, _, d, _, err := s.messageAccess(r, c, sotto.ActionRead)
+	if err != nil {
+		return err
+	}
+	list, err := s.db.Notifications(r.Context(), c.user.OrgID, store.NotificationFilter{MessageID: m.ID, Limit: 100})
+	if err != nil {
+		return err
+	}
+	if err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+		return auditAccess(tx, d, s.targetEvent(r, c, sotto.AuditMessageRead, "message", m.ID, m.PatientID))
+	}); err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*sotto.Notification{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notifications": list})
+	return nil
+}

@@ -1,0 +1,4 @@
+package store
+
+// UnreadCountsQuery exposes the unread-count query to the query-plan test.
+var UnreadCountsQuery = unreadCountsQuery
