@@ -1,12 +1,15 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"mime/quotedprintable"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,12 +122,34 @@ func (f *fixture) notifications(t *testing.T, m *sotto.Message, n int, done func
 	return nil
 }
 
+// lockedBuffer is a goroutine-safe log sink.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func settled(n *sotto.Notification) bool { return n.Status != sotto.NotifyQueued }
 
 func startRunner(t *testing.T, db *store.DB, ch jobs.Channels, now func() time.Time, nudge time.Duration) *jobs.Notifier {
 	t.Helper()
 	n := jobs.NewNotifier(db, ch, "https://msg.lakeside.example", nudge, now)
-	r, err := jobs.Start(context.Background(), db, n, jobs.Options{RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, PollInterval: 50 * time.Millisecond})
+	// River logs job failures with their errors: none may carry PHI.
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r, err := jobs.Start(context.Background(), db, n, jobs.Options{RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		PollInterval: 50 * time.Millisecond, Logger: logger})
 	if err != nil {
 		t.Fatalf("jobs.Start: %v", err)
 	}
@@ -133,6 +158,12 @@ func startRunner(t *testing.T, db *store.DB, ch jobs.Channels, now func() time.T
 		defer cancel()
 		if err := r.Stop(ctx); err != nil {
 			t.Errorf("Stop: %v", err)
+		}
+		out := logs.String()
+		for _, phi := range []string{patPhone, patEmail, secretText, "Testy", "McTestface", "Test results"} {
+			if strings.Contains(out, phi) {
+				t.Errorf("the job log holds PHI %q:\n%s", phi, out)
+			}
 		}
 	})
 	return n

@@ -29,7 +29,13 @@ type NotifyConfig struct {
 	PushInsecure bool
 }
 
-func isAdminOrCompliance(r sotto.Role) bool { return r == sotto.RoleAdmin || r == sotto.RoleCompliance }
+// auditNotificationsView records that c viewed the organization's
+// notification records (lists, reports, the demo outbox).
+func (s *Server) auditNotificationsView(r *http.Request, c *caller) error {
+	return s.db.Write(r.Context(), func(tx *store.Tx) error {
+		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditLogView, "notifications", c.user.OrgID, ""))
+	})
+}
 
 // listNotifications is the admins' view of notifications, the dead-letter
 // list with ?status=failed. Ids and statuses only.
@@ -38,7 +44,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	q := r.URL.Query()
-	f := store.NotificationFilter{Status: sotto.NotificationStatus(q.Get("status")), MessageID: q.Get("message_id"), Before: q.Get("before")}
+	f := store.NotificationFilter{Status: sotto.NotificationStatus(q.Get("status")), MessageID: q.Get("message_id"), Before: q.Get("before"), Limit: 50}
 	switch f.Status {
 	case "", sotto.NotifyQueued, sotto.NotifyHeld, sotto.NotifySent, sotto.NotifyDelivered, sotto.NotifyFailed,
 		sotto.NotifyUndelivered, sotto.NotifySuppressed, sotto.NotifyCancelled:
@@ -59,13 +65,11 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	if err := s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditLogView, "notifications", c.user.OrgID, ""))
-	}); err != nil {
+	if err := s.auditNotificationsView(r, c); err != nil {
 		return err
 	}
 	next := ""
-	if f.Limit > 0 && len(list) == f.Limit || f.Limit == 0 && len(list) == 50 {
+	if len(list) == f.Limit {
 		next = list[len(list)-1].ID
 	}
 	if list == nil {
@@ -110,7 +114,8 @@ func (s *Server) retryNotification(w http.ResponseWriter, r *http.Request, c *ca
 // notificationReport counts notifications by channel and status over the
 // last ?days= days (default 30): the delivery-rate report.
 func (s *Server) notificationReport(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := s.requireRole(r, c, isAdminOrCompliance, sotto.AuditLogView); err != nil {
+	// The delivery report is a compliance report: whoever reads the audit trail.
+	if err := s.requireRole(r, c, sotto.CanReadAudit, sotto.AuditLogView); err != nil {
 		return err
 	}
 	days := 30
@@ -126,9 +131,7 @@ func (s *Server) notificationReport(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	if err := s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditLogView, "notifications", c.user.OrgID, ""))
-	}); err != nil {
+	if err := s.auditNotificationsView(r, c); err != nil {
 		return err
 	}
 	type row struct {

@@ -274,9 +274,7 @@ func (s *Server) demoOutbox(w http.ResponseWriter, r *http.Request, c *caller) e
 		return errStaffOnly
 	}
 	items := s.cfg.Notify.Outbox.Items(c.user.OrgID)
-	if err := s.db.Write(r.Context(), func(tx *store.Tx) error {
-		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditLogView, "notifications", c.user.OrgID, ""))
-	}); err != nil {
+	if err := s.auditNotificationsView(r, c); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -57,6 +57,49 @@ func (t *Tx) SetNotifyPrefs(orgID, userID string, p *sotto.NotifyPrefs) error {
 	return nil
 }
 
+// phoneIndex is one organization's blind index of a phone number, and
+// whether the organization has a patient with that number.
+type phoneIndex struct {
+	orgID string
+	idx   []byte
+	known bool
+}
+
+// phoneIndexes computes, inside a write, every organization's blind index
+// of phone (E.164) and whether a patient of that organization has it.
+func (t *Tx) phoneIndexes(op, phone string) ([]phoneIndex, error) {
+	orgIDs, err := stringsQuery(t.ctx, txq{t}, `SELECT id FROM orgs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]phoneIndex, 0, len(orgIDs))
+	for _, orgID := range orgIDs {
+		ok, err := t.orgKey(orgID)
+		if err != nil {
+			return nil, err
+		}
+		pi := phoneIndex{orgID: orgID, idx: ok.BlindIndex("phone", phone)}
+		var n int
+		if err := t.QueryRow(`SELECT COUNT(*) FROM patients WHERE org_id = $1 AND phone_idx = $2`, orgID, pi.idx).Scan(&n); err != nil {
+			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+		}
+		pi.known = n > 0
+		out = append(out, pi)
+	}
+	return out, nil
+}
+
+// knownOrgs returns the ids of the organizations that know the number.
+func knownOrgs(pis []phoneIndex) []string {
+	var known []string
+	for _, pi := range pis {
+		if pi.known {
+			known = append(known, pi.orgID)
+		}
+	}
+	return known
+}
+
 // SetSMSOptOut records, for every organization (they share the SMS sender
 // number that received the keyword), that phone (E.164) opted out (out) or
 // back in, with the keyword that did it. It returns the ids of the
@@ -64,56 +107,29 @@ func (t *Tx) SetNotifyPrefs(orgID, userID string, p *sotto.NotifyPrefs) error {
 // SMS webhook. Errors: KindInternal.
 func (t *Tx) SetSMSOptOut(phone string, out bool, keyword string) ([]string, error) {
 	const op = "store.SetSMSOptOut"
-	orgIDs, err := stringsQuery(t.ctx, txq{t}, `SELECT id FROM orgs ORDER BY id`)
+	pis, err := t.phoneIndexes(op, phone)
 	if err != nil {
 		return nil, err
 	}
-	var known []string
 	now := micros(t.Now())
-	for _, orgID := range orgIDs {
-		ok, err := t.orgKey(orgID)
-		if err != nil {
-			return nil, err
-		}
-		idx := ok.BlindIndex("phone", phone)
+	for _, pi := range pis {
 		if _, err := t.Exec(`INSERT INTO sms_opt_outs (org_id, phone_idx, opted_out, keyword, updated_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (org_id, phone_idx) DO UPDATE SET opted_out = excluded.opted_out, keyword = excluded.keyword, updated_at = excluded.updated_at`,
-			orgID, idx, out, keyword, now); err != nil {
+			pi.orgID, pi.idx, out, keyword, now); err != nil {
 			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
-		}
-		var n int
-		if err := t.QueryRow(`SELECT COUNT(*) FROM patients WHERE org_id = $1 AND phone_idx = $2`, orgID, idx).Scan(&n); err != nil {
-			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
-		}
-		if n > 0 {
-			known = append(known, orgID)
 		}
 	}
-	return known, nil
+	return knownOrgs(pis), nil
 }
 
 // OrgsWithPhone returns, inside a write, the ids of the organizations that
 // have a patient with phone (E.164). Errors: KindInternal.
 func (t *Tx) OrgsWithPhone(phone string) ([]string, error) {
-	orgIDs, err := stringsQuery(t.ctx, txq{t}, `SELECT id FROM orgs ORDER BY id`)
+	pis, err := t.phoneIndexes("store.OrgsWithPhone", phone)
 	if err != nil {
 		return nil, err
 	}
-	var known []string
-	for _, orgID := range orgIDs {
-		ok, err := t.orgKey(orgID)
-		if err != nil {
-			return nil, err
-		}
-		var n int
-		if err := t.QueryRow(`SELECT COUNT(*) FROM patients WHERE org_id = $1 AND phone_idx = $2`, orgID, ok.BlindIndex("phone", phone)).Scan(&n); err != nil {
-			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.OrgsWithPhone", Err: err}
-		}
-		if n > 0 {
-			known = append(known, orgID)
-		}
-	}
-	return known, nil
+	return knownOrgs(pis), nil
 }
 
 // SMSOptedOut reports whether phone (E.164) opted out of orgID's texts.
