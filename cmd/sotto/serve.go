@@ -31,6 +31,7 @@ type serveFlags struct {
 	logLevel        string
 	shutdownTimeout time.Duration
 	notify          notifyFlags
+	siem            siemFlags
 }
 
 const serveSummary = "Run the sotto server. With no settings it keeps everything in ./sotto-data\n(SQLite database and master key) and listens on http://127.0.0.1:8080."
@@ -50,6 +51,7 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for in-flight requests")
 	f.notify.register(fs)
+	f.siem.register(fs)
 	fs.Usage = func() { config.Usage(env.stderr, "serve", serveSummary, fs) }
 	if err := config.Resolve(fs, args, env.getenv); err != nil {
 		return err
@@ -58,6 +60,10 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", fs.Arg(0))}
 	}
 	useTLS, err := f.checkTransport()
+	if err != nil {
+		return err
+	}
+	siemSink, err := f.siem.sink()
 	if err != nil {
 		return err
 	}
@@ -99,6 +105,9 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		ln.Close()
 		return err
 	}
+	// Stopped after the jobs (deferred first), before the store closes.
+	fwd := startSIEM(ctx, a.db, siemSink, f.siem.addr, log)
+	defer fwd.stop()
 	runner, err := f.notify.startJobs(ctx, a.db, notifier, log)
 	if err != nil {
 		ln.Close()

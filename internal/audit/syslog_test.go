@@ -132,6 +132,19 @@ func parseSyslog(b []byte) (*syslogMsg, error) {
 // returns the listener and a client config trusting only that certificate.
 func tlsServer(t *testing.T) (net.Listener, *tls.Config) {
 	t.Helper()
+	serverTLS, clientTLS := testTLS(t)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln, clientTLS
+}
+
+// testTLS returns a server config with a fresh self-signed certificate for
+// 127.0.0.1 and a client config trusting only that certificate.
+func testTLS(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -147,16 +160,10 @@ func tlsServer(t *testing.T) (net.Listener, *tls.Config) {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	return ln, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12},
+		&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 }
 
 // collect accepts connections and sends every frame read, parsed, on the
