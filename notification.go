@@ -14,7 +14,7 @@ import (
 type Notification struct {
 	ID             string             `json:"id"`
 	OrgID          string             `json:"org_id"`
-	UserID         string             `json:"user_id"` // the recipient
+	UserID         string             `json:"user_id,omitempty"` // the recipient; "" for an invitation (the patient has no account yet)
 	PatientID      string             `json:"patient_id,omitempty"`
 	ConversationID string             `json:"conversation_id,omitempty"`
 	MessageID      string             `json:"message_id,omitempty"`
@@ -40,6 +40,7 @@ const (
 	NotifyNewMessage  NotificationKind = "new_message"  // a patient has a new secure message
 	NotifyUnreadNudge NotificationKind = "unread_nudge" // the message is still unread after the nudge delay
 	NotifyStaffQueue  NotificationKind = "staff_queue"  // a new item arrived in a staff member's queue
+	NotifyInvitation  NotificationKind = "invitation"   // a portal invitation link, to a patient or proxy
 )
 
 // NotificationStatus is where a notification stands.

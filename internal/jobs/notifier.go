@@ -56,6 +56,7 @@ type Notifier struct {
 	nudgeAfter time.Duration
 	now        func() time.Time
 	maxTries   int
+	alerts     staffAlertCache
 }
 
 // NewNotifier returns a Notifier over db sending through ch, with links
@@ -112,8 +113,11 @@ func (n *Notifier) register(w *river.Workers) error {
 		river.AddWorkerSafely(w, river.WorkFunc(func(ctx context.Context, j *river.Job[NudgeArgs]) error {
 			return n.plan(ctx, j.Args.OrgID, j.Args.MessageID, sotto.NotifyUnreadNudge)
 		})),
+		river.AddWorkerSafely(w, river.WorkFunc(func(ctx context.Context, j *river.Job[StaffArgs]) error {
+			return n.planStaff(ctx, j.Args.OrgID, j.Args.MessageID)
+		})),
 		river.AddWorkerSafely(w, river.WorkFunc(func(ctx context.Context, j *river.Job[SendArgs]) error {
-			return n.send(ctx, j.Args, j.Attempt, j.MaxAttempts)
+			return n.send(ctx, j.Args)
 		})),
 	} {
 		if err != nil {
@@ -267,4 +271,24 @@ func (o *Outbox) Items(orgID string) []OutboxItem {
 		}
 	}
 	return out
+}
+
+// ChannelStatus is one way out as this server runs it: whether it is
+// configured and whether a business associate agreement covers it (without
+// one it carries only the PHI-free templates).
+type ChannelStatus struct {
+	Channel    string `json:"channel"`
+	Configured bool   `json:"configured"`
+	BAAOnFile  bool   `json:"baa_on_file"`
+}
+
+// ChannelStatus lists the channels, configured or not. Callers: the admin
+// API and console.
+func (n *Notifier) ChannelStatus() []ChannelStatus {
+	return []ChannelStatus{
+		{Channel: notify.ChannelSMS, Configured: n.ch.SMS != nil, BAAOnFile: n.ch.SMSBAA},
+		{Channel: notify.ChannelEmail, Configured: n.ch.Email != nil, BAAOnFile: n.ch.EmailBAA},
+		{Channel: notify.ChannelPush, Configured: n.ch.Push != nil, BAAOnFile: n.ch.PushBAA},
+		{Channel: notify.ChannelLog, Configured: n.ch.Log != nil},
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -31,7 +32,7 @@ func (e errSuppressed) Error() string { return "jobs: notification suppressed: "
 // arrives after the job was queued still wins. A temporary failure is
 // returned to River, which retries with backoff; a permanent one, or the
 // last attempt, records the notification as failed (the dead-letter list).
-func (n *Notifier) send(ctx context.Context, args SendArgs, attempt, maxAttempts int) error {
+func (n *Notifier) send(ctx context.Context, args SendArgs) error {
 	nn, err := n.db.Notification(ctx, args.OrgID, args.NotificationID)
 	if sotto.ErrorKind(err) == sotto.KindNotFound {
 		return nil
@@ -42,6 +43,9 @@ func (n *Notifier) send(ctx context.Context, args SendArgs, attempt, maxAttempts
 	if nn.Status.Final() {
 		return nil // already sent (a re-run after the provider accepted it) or settled
 	}
+	// Attempts are counted on the notification, not taken from River: a
+	// Retry-After snooze (below) does not count as a River attempt.
+	attempt, maxAttempts := nn.Attempts+1, n.maxTries
 	providerID, err := n.deliver(ctx, nn)
 	var sup errSuppressed
 	var hold *holdError
@@ -69,6 +73,12 @@ func (n *Notifier) send(ctx context.Context, args SendArgs, attempt, maxAttempts
 		}); werr != nil {
 			return werr
 		}
+		if d := retryAfter(err); d > 0 {
+			// The provider said when to come back: wait that long rather
+			// than our backoff. A snooze does not use up an attempt in
+			// River, so count it against ours.
+			return river.JobSnooze(d)
+		}
 		return err
 	}
 	if ferr := n.finish(ctx, nn, store.NotificationUpdate{Status: sotto.NotifyFailed, Attempts: &attempt, ErrorCode: &code}, sotto.AuditFailure); ferr != nil {
@@ -95,14 +105,7 @@ func (h *holdError) Error() string { return "jobs: held for quiet hours" }
 // deliver renders and sends nn through its channel and returns the
 // provider's id for it.
 func (n *Notifier) deliver(ctx context.Context, nn *sotto.Notification) (string, error) {
-	prefs, err := n.db.NotifyPrefs(ctx, nn.OrgID, nn.UserID)
-	if err != nil {
-		return "", err
-	}
-	c, err := n.db.NotifyContact(ctx, nn.OrgID, nn.UserID)
-	if sotto.ErrorKind(err) == sotto.KindNotFound {
-		return "", errSuppressed{"no_recipient"}
-	}
+	c, prefs, err := n.recipient(ctx, nn)
 	if err != nil {
 		return "", err
 	}
@@ -110,8 +113,22 @@ func (n *Notifier) deliver(ctx context.Context, nn *sotto.Notification) (string,
 	if err != nil {
 		return "", err
 	}
-	link := n.publicURL + "/portal"
-	text, err := n.render(notify.KindNewMessage, c.Language, org.Name, link, nn.Channel)
+	vars := map[string]string{notify.VarPracticeName: org.Name, notify.VarLink: n.publicURL + "/portal"}
+	kind := notify.KindNewMessage
+	switch nn.Kind {
+	case sotto.NotifyStaffQueue:
+		kind, vars[notify.VarLink] = notify.KindStaffItem, n.publicURL+"/inbox/c/"+nn.ConversationID
+		if nn.Urgent {
+			kind = notify.KindStaffUrgent
+		}
+	case sotto.NotifyInvitation:
+		link, err := n.db.NotificationPayload(ctx, nn.OrgID, nn.ID)
+		if err != nil {
+			return "", err
+		}
+		kind, vars[notify.VarLink], vars[notify.VarExpiresDays] = notify.KindInvitation, string(link), strconv.Itoa(InviteDays)
+	}
+	text, err := n.render(ctx, nn.OrgID, kind, c.Language, vars, nn.Channel)
 	if err != nil {
 		return "", err
 	}
@@ -152,7 +169,7 @@ func (n *Notifier) deliver(ctx context.Context, nn *sotto.Notification) (string,
 		case c.Email == "":
 			return "", errSuppressed{"no_address"}
 		}
-		return "", n.ch.Email.Send(ctx, email.Message{To: c.Email, Subject: subject(c.Language, org.Name), Text: text, MessageID: nn.ID})
+		return "", n.ch.Email.Send(ctx, email.Message{To: c.Email, Subject: subject(kind, c.Language, org.Name), Text: text, MessageID: nn.ID})
 	case notify.ChannelPush:
 		if n.ch.Push == nil {
 			return "", errSuppressed{"channel_off"}
@@ -160,9 +177,45 @@ func (n *Notifier) deliver(ctx context.Context, nn *sotto.Notification) (string,
 		if !prefs.Push {
 			return "", errSuppressed{"no_consent"}
 		}
-		return n.push(ctx, nn, org.Name, text, link)
+		return n.push(ctx, nn, org.Name, text, vars[notify.VarLink])
 	}
 	return "", errSuppressed{"unknown_channel"}
+}
+
+// recipient decrypts where nn goes and what the recipient allowed: a
+// user's contact and preferences; for an invitation, the patient's record
+// (staff chose the channel with the patient); for a staff SMS alert, the
+// on-call number (set by an admin: that is the consent).
+func (n *Notifier) recipient(ctx context.Context, nn *sotto.Notification) (store.Contact, sotto.NotifyPrefs, error) {
+	if nn.Kind == sotto.NotifyInvitation {
+		p, err := n.db.Patient(ctx, nn.OrgID, nn.PatientID)
+		if sotto.ErrorKind(err) == sotto.KindNotFound {
+			return store.Contact{}, sotto.NotifyPrefs{}, errSuppressed{"no_recipient"}
+		}
+		if err != nil {
+			return store.Contact{}, sotto.NotifyPrefs{}, err
+		}
+		c := store.Contact{Phone: p.Phone, Email: p.Email, Language: p.Language, TimeZone: p.TimeZone}
+		return c, sotto.NotifyPrefs{SMS: true, Email: true, SMSConsentAt: &nn.CreatedAt}, nil
+	}
+	prefs, err := n.db.NotifyPrefs(ctx, nn.OrgID, nn.UserID)
+	if err != nil {
+		return store.Contact{}, prefs, err
+	}
+	c, err := n.db.NotifyContact(ctx, nn.OrgID, nn.UserID)
+	if sotto.ErrorKind(err) == sotto.KindNotFound {
+		return c, prefs, errSuppressed{"no_recipient"}
+	}
+	if err != nil {
+		return c, prefs, err
+	}
+	if nn.Kind == sotto.NotifyStaffQueue && nn.Channel == notify.ChannelSMS {
+		if c.Phone, err = n.staffPhone(ctx, nn); err != nil {
+			return c, prefs, err
+		}
+		prefs.SMS, prefs.SMSConsentAt = true, &nn.CreatedAt
+	}
+	return c, prefs, nil
 }
 
 // push sends to every subscription of the recipient; a subscription the
@@ -178,7 +231,7 @@ func (n *Notifier) push(ctx context.Context, nn *sotto.Notification, practice, t
 	for _, s := range subs {
 		sub, err := push.ParseSubscription(s.JSON, n.ch.PushInsecure)
 		if err == nil {
-			_, err = n.ch.Push.Send(ctx, sub, payload, push.Options{Urgency: urgency(nn.Urgent), Topic: "sotto-new-message"})
+			_, err = n.ch.Push.Send(ctx, sub, payload, push.Options{Urgency: urgency(nn.Urgent), Topic: pushTopic(nn)})
 		}
 		switch {
 		case err == nil:
@@ -200,6 +253,15 @@ func (n *Notifier) push(ctx context.Context, nn *sotto.Notification, practice, t
 	return "", firstErr
 }
 
+// pushTopic collapses a device's unseen notifications of one kind into
+// the newest: a patient needs one "new message", staff one "inbox" alert.
+func pushTopic(nn *sotto.Notification) string {
+	if nn.Kind == sotto.NotifyStaffQueue {
+		return "sotto-inbox"
+	}
+	return "sotto-new-message"
+}
+
 func urgency(urgent bool) string {
 	if urgent {
 		return push.UrgencyHigh
@@ -207,27 +269,69 @@ func urgency(urgent bool) string {
 	return push.UrgencyNormal
 }
 
-// render fills the PHI-free template of kind for lang and checks that the
-// channel may carry it.
-func (n *Notifier) render(kind notify.Kind, lang, practice, link, channel string) (string, error) {
+// render fills the organization's own template of kind for lang (or the
+// shipped PHI-free default) and checks that the channel may carry it: an
+// organization's template that needs a business associate agreement the
+// channel lacks gives way to the default.
+func (n *Notifier) render(ctx context.Context, orgID string, kind notify.Kind, lang string, vars map[string]string, channel string) (string, error) {
 	t, err := notify.Defaults(kind, lang)
 	if err != nil {
 		return "", err
 	}
+	ch := notify.Channel{Name: channel, BAAOnFile: n.baa(channel)}
+	own, err := n.db.NotifyTemplate(ctx, orgID, string(kind), t.Lang())
+	switch {
+	case err == nil:
+		if ot, perr := notify.ParseTemplate(kind, t.Lang(), own.Text); perr == nil && (channel == "none" || notify.Allowed(ot, ch) == nil) {
+			t = ot
+		}
+	case sotto.ErrorKind(err) != sotto.KindNotFound:
+		return "", err
+	}
 	if channel != "none" {
-		baa := map[string]bool{notify.ChannelSMS: n.ch.SMSBAA, notify.ChannelEmail: n.ch.EmailBAA, notify.ChannelPush: n.ch.PushBAA}[channel]
-		if err := notify.Allowed(t, notify.Channel{Name: channel, BAAOnFile: baa}); err != nil {
+		if err := notify.Allowed(t, ch); err != nil {
 			return "", err
 		}
 	}
-	return t.Render(map[string]string{notify.VarPracticeName: practice, notify.VarLink: link})
+	return t.Render(vars)
 }
 
-func subject(lang, practice string) string {
-	if lang == "es" {
+// baa reports whether a business associate agreement covers channel.
+func (n *Notifier) baa(channel string) bool {
+	switch channel {
+	case notify.ChannelSMS:
+		return n.ch.SMSBAA
+	case notify.ChannelEmail:
+		return n.ch.EmailBAA
+	case notify.ChannelPush:
+		return n.ch.PushBAA
+	}
+	return false
+}
+
+// subject is an e-mail's subject line for kind, as PHI-free as its text.
+func subject(kind notify.Kind, lang, practice string) string {
+	es := strings.HasPrefix(strings.ToLower(lang), "es")
+	switch {
+	case kind == notify.KindInvitation && es:
+		return "Invitación a los mensajes seguros de " + practice
+	case kind == notify.KindInvitation:
+		return "Your invitation to secure messaging with " + practice
+	case es:
 		return "Nuevo mensaje seguro de " + practice
 	}
 	return "New secure message from " + practice
+}
+
+// retryAfter is the wait a provider asked for with a temporary failure
+// (Retry-After), at most an hour; 0 when it asked for none.
+func retryAfter(err error) time.Duration {
+	var pe *sms.ProviderError
+	d := push.RetryAfter(err)
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		d = pe.RetryAfter
+	}
+	return min(d, time.Hour)
 }
 
 // temporary reports whether err may succeed on a later attempt.

@@ -17,12 +17,16 @@ var defaultTexts = map[string]map[Kind]string{
 		KindInvitation:          "{{practice_name}} invites you to message them securely. Join within {{expires_days}} days: {{link}}",
 		KindAppointmentReminder: "Reminder: you have an upcoming appointment with {{practice_name}}. Details: {{link}}",
 		KindOneTimeCode:         "Your {{practice_name}} sign-in code is {{code}}. It expires in {{minutes}} minutes. Do not share it.",
+		KindStaffItem:           "A new item waits in your {{practice_name}} inbox: {{link}}",
+		KindStaffUrgent:         "URGENT: an urgent item waits in the {{practice_name}} inbox: {{link}}",
 	},
 	"es": {
 		KindNewMessage:          "Tiene un nuevo mensaje seguro de {{practice_name}}. Léalo en: {{link}}",
 		KindInvitation:          "{{practice_name}} le invita a enviarle mensajes seguros. Únase en {{expires_days}} días: {{link}}",
 		KindAppointmentReminder: "Recordatorio: tiene una cita con {{practice_name}}. Detalles: {{link}}",
 		KindOneTimeCode:         "Su clave de acceso de {{practice_name}} es {{code}}. Vence en {{minutes}} minutos. No la comparta.",
+		KindStaffItem:           "Hay un nuevo asunto en su bandeja de {{practice_name}}: {{link}}",
+		KindStaffUrgent:         "URGENTE: hay un asunto urgente en la bandeja de {{practice_name}}: {{link}}",
 	},
 }
 

@@ -19,6 +19,8 @@ const (
 	KindInvitation          Kind = "invitation"           // a patient or proxy is invited to join
 	KindAppointmentReminder Kind = "appointment_reminder" // an appointment is coming up
 	KindOneTimeCode         Kind = "one_time_code"        // a sign-in code
+	KindStaffItem           Kind = "staff_item"           // a new item in a staff member's queue
+	KindStaffUrgent         Kind = "staff_urgent"         // an urgent item waits (push, and SMS to the on-call person)
 )
 
 // Template variables. Each kind allows a fixed subset (see Vars).
@@ -42,6 +44,8 @@ var kindVars = map[Kind][]string{
 	KindInvitation:          {VarPracticeName, VarLink, VarExpiresDays},
 	KindAppointmentReminder: {VarPracticeName, VarLink, VarDate, VarTime},
 	KindOneTimeCode:         {VarPracticeName, VarCode, VarMinutes},
+	KindStaffItem:           {VarPracticeName, VarLink},
+	KindStaffUrgent:         {VarPracticeName, VarLink},
 }
 
 // requiredVar is the variable without which a kind's notification is
@@ -50,11 +54,13 @@ var requiredVar = map[Kind]string{
 	KindNewMessage:  VarLink,
 	KindInvitation:  VarLink,
 	KindOneTimeCode: VarCode,
+	KindStaffItem:   VarLink,
+	KindStaffUrgent: VarLink,
 }
 
 // Kinds returns every notification kind.
 func Kinds() []Kind {
-	return []Kind{KindNewMessage, KindInvitation, KindAppointmentReminder, KindOneTimeCode}
+	return []Kind{KindNewMessage, KindInvitation, KindAppointmentReminder, KindOneTimeCode, KindStaffItem, KindStaffUrgent}
 }
 
 // Valid reports whether k is one of the notification kinds.

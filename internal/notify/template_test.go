@@ -151,6 +151,8 @@ func TestRenderValues(t *testing.T) {
 			KindInvitation:          "{{practice_name}} {{link}} {{expires_days}}",
 			KindAppointmentReminder: appointmentTemplate,
 			KindOneTimeCode:         "{{practice_name}} {{code}} {{minutes}}",
+			KindStaffItem:           "{{practice_name}} {{link}}",
+			KindStaffUrgent:         "{{practice_name}} {{link}}",
 		}[k]
 		tpl, err := ParseTemplate(k, "en", text)
 		if err != nil {

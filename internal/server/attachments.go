@@ -70,26 +70,36 @@ func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request, c *cal
 	if data == nil || convID == "" {
 		return errUploadNoFile
 	}
+	a, err := s.storeAttachment(r, c, convID, name, data)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+// storeAttachment is the upload core shared by the API and the patient
+// portal: it authorizes c to reply in conversation convID, cleans data
+// (cleanUpload) and stores it sealed under the patient's key, audited,
+// until a message claims it. name is already cleaned. Errors: KindInvalid
+// (codes too_large, unsupported_media_type, malformed_file), KindNotFound,
+// KindForbidden, KindInternal.
+func (s *Server) storeAttachment(r *http.Request, c *caller, convID, name string, data []byte) (*sotto.Attachment, error) {
 	if !store.ValidID(convID) {
-		return errUploadConvFormat
+		return nil, errUploadConvFormat
 	}
 	ctx := r.Context()
 	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, convID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d, _, err := s.authorize(r, c, conv, sotto.ActionReply)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	clean, ct, err := media.Clean(data)
-	switch {
-	case errors.Is(err, media.ErrTooLarge):
-		return errUploadTooLarge
-	case errors.Is(err, media.ErrUnsupported):
-		return errUploadType
-	case err != nil:
-		return errUploadMalformed
+	clean, ct, err := cleanUpload(data)
+	if err != nil {
+		return nil, err
 	}
 	a := &sotto.Attachment{OrgID: c.user.OrgID, PatientID: conv.PatientID, UploaderID: c.user.ID, Name: name, ContentType: ct}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
@@ -100,10 +110,25 @@ func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request, c *cal
 		return auditAccess(tx, d, ev)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	writeJSON(w, http.StatusCreated, a)
-	return nil
+	return a, nil
+}
+
+// cleanUpload sniffs an uploaded file's type from its bytes and strips
+// photo metadata (location, device), answering the upload errors: too
+// large, not a photo or PDF, or damaged.
+func cleanUpload(data []byte) ([]byte, string, error) {
+	clean, ct, err := media.Clean(data)
+	switch {
+	case errors.Is(err, media.ErrTooLarge):
+		return nil, "", errUploadTooLarge
+	case errors.Is(err, media.ErrUnsupported):
+		return nil, "", errUploadType
+	case err != nil:
+		return nil, "", errUploadMalformed
+	}
+	return clean, ct, nil
 }
 
 // uploadReadError maps a failure reading the upload body.

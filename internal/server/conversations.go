@@ -31,6 +31,21 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, c *c
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	conv, err := s.openConversation(r, c, req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/conversations/"+conv.ID)
+	writeJSON(w, http.StatusCreated, conv)
+	return nil
+}
+
+// openConversation is the creation core shared by the API and the patient
+// portal: it builds the conversation req asks for (a patient's or proxy's
+// is routed to the patient's department), validates and authorizes it,
+// and writes it with its event and audit entry. Errors: KindInvalid,
+// KindNotFound, KindForbidden, KindInternal.
+func (s *Server) openConversation(r *http.Request, c *caller, req conversationRequest) (*sotto.Conversation, error) {
 	ctx := r.Context()
 	conv := &sotto.Conversation{OrgID: c.user.OrgID, PatientID: req.PatientID, DepartmentID: req.DepartmentID, Subject: req.Subject,
 		Category: sotto.Category(req.Category), CreatedBy: c.user.ID, Refill: req.Refill, Appointment: req.Appointment}
@@ -39,15 +54,15 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, c *c
 			conv.PatientID = c.actor.PatientIDs[0]
 		}
 		if !conv.Category.Valid() || !sotto.PatientCanStart(conv.Category) {
-			return sotto.Errorf(sotto.KindInvalid, "category must be one of general, refill, appointment, billing.")
+			return nil, sotto.Errorf(sotto.KindInvalid, "category must be one of general, refill, appointment, billing.")
 		}
 		if !slices.Contains(c.actor.PatientIDs, conv.PatientID) {
-			return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+			return nil, sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 		}
 		if conv.DepartmentID == "" {
 			scope, err := s.db.PatientScope(ctx, conv.PatientID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if len(scope.Departments) > 0 {
 				conv.DepartmentID = scope.Departments[0]
@@ -57,23 +72,23 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, c *c
 		conv.AssigneeID = c.user.ID // nobody else's queue: keep it in the author's own
 	}
 	if err := conv.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	if conv.PatientID != "" {
 		ok, err := s.db.PatientExists(ctx, c.user.OrgID, conv.PatientID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			return sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+			return nil, sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 		}
 	}
 	if conv.DepartmentID != "" && !store.ValidID(conv.DepartmentID) {
-		return sotto.Errorf(sotto.KindInvalid, "department_id must be a department of this organization.")
+		return nil, sotto.Errorf(sotto.KindInvalid, "department_id must be a department of this organization.")
 	}
 	d, scope, err := s.authorize(r, c, conv, sotto.ActionReply)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		ev, err := tx.InsertConversation(conv)
@@ -85,11 +100,9 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, c *c
 		return auditAccess(tx, d, aev)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w.Header().Set("Location", "/api/v1/conversations/"+conv.ID)
-	writeJSON(w, http.StatusCreated, conv)
-	return nil
+	return conv, nil
 }
 
 // conversationList is one page of GET /api/v1/conversations.

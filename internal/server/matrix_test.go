@@ -167,9 +167,21 @@ func routeMatrix(w *world) map[string]routeCase {
 		"GET /api/v1/push/public-key":               {fixed(req{method: "GET", path: "/api/v1/push/public-key"}), all(404)},
 		"POST /api/v1/me/push-subscriptions":        {fixed(jsonReq("POST", "/api/v1/me/push-subscriptions", map[string]string{"endpoint": "https://push.example.test/x"})), signedIn(404)},
 		"DELETE /api/v1/me/push-subscriptions/{id}": {fixed(req{method: "DELETE", path: "/api/v1/me/push-subscriptions/" + store.NewID()}), signedIn(204)},
-		"POST /webhooks/sms/status":                 {fixed(formReq("/webhooks/sms/status", "MessageSid=SM1&MessageStatus=delivered")), all(404)},
-		"POST /webhooks/sms/inbound":                {fixed(formReq("/webhooks/sms/inbound", "From=%2B15005550006&Body=STOP")), all(404)},
-		"GET /demo/notifications":                   {fixed(req{method: "GET", path: "/demo/notifications"}), signedIn(404)},
+		"GET /api/v1/notification-templates": {fixed(req{method: "GET", path: "/api/v1/notification-templates"}),
+			signedIn(403).with(200, "admin", "other_admin")},
+		"PUT /api/v1/notification-templates/{kind}/{lang}": {fixed(jsonReq("PUT", "/api/v1/notification-templates/new_message/en",
+			map[string]string{"text": "Test Clinic has a secure message for you: {{link}}"})),
+			signedIn(403).with(200, "admin", "other_admin")},
+		"DELETE /api/v1/notification-templates/{kind}/{lang}": {fixed(req{method: "DELETE", path: "/api/v1/notification-templates/staff_item/es"}),
+			signedIn(403).with(404, "admin", "other_admin")},
+		"GET /api/v1/on-call": {fixed(req{method: "GET", path: "/api/v1/on-call"}), signedIn(403).with(200, "admin", "other_admin")},
+		"PUT /api/v1/on-call": {func(w *world, role string) req {
+			return jsonReq("PUT", "/api/v1/on-call", map[string]string{"user_id": w.users["nurse"].ID, "phone": "+15005550123"})
+		}, signedIn(403).with(200, "admin").with(400, "other_admin")},
+		"DELETE /api/v1/on-call":     {fixed(req{method: "DELETE", path: "/api/v1/on-call"}), signedIn(403).with(204, "admin", "other_admin")},
+		"POST /webhooks/sms/status":  {fixed(formReq("/webhooks/sms/status", "MessageSid=SM1&MessageStatus=delivered")), all(404)},
+		"POST /webhooks/sms/inbound": {fixed(formReq("/webhooks/sms/inbound", "From=%2B15005550006&Body=STOP")), all(404)},
+		"GET /demo/notifications":    {fixed(req{method: "GET", path: "/demo/notifications"}), signedIn(404)},
 
 		// Pages (web_routes.go). Signed-out visitors of staff pages are sent to
 		// the sign-in page (303); portal users get the staff-only page (403).
@@ -197,8 +209,29 @@ func routeMatrix(w *world) map[string]routeCase {
 		"POST /patients":            {fixed(formReq("/patients", "query=testy")), staffPages(200).with(403, "compliance")},
 		"GET /patients/{id}": {fixed(req{method: "GET", path: "/patients/" + w.p1.ID}),
 			staffPages(200).with(403, "compliance").with(404, "other_admin")},
+
+		// The patient portal (web_portal*.go): patients and proxies; staff are
+		// sent to their inbox, signed-out visitors to the sign-in page (303).
+		// An unknown invitation link answers its own page (404) to everyone.
+		"GET /invite/{token}":  {fixed(req{method: "GET", path: "/invite/not-a-token"}), all(404)},
+		"POST /invite/{token}": {fixed(formReq("/invite/not-a-token", "birth_date=1980-04-02")), all(404)},
+		"GET /portal":          {fixed(req{method: "GET", path: "/portal"}), portalPages(200)},
+		"GET /portal/new":      {fixed(req{method: "GET", path: "/portal/new"}), portalPages(200)},
+		"POST /portal/new": {func(w *world, role string) req {
+			return formReq("/portal/new", "reason=general&body=Matrix+portal+question&idempotency_key=matrix-portal-"+role)
+		}, portalPages(303)},
+		"GET /portal/c/{id}": {fixed(req{method: "GET", path: "/portal/c/" + w.conv1.ID}), portalPages(200)},
+		"POST /portal/c/{id}/messages": {func(w *world, role string) req {
+			return formReq("/portal/c/"+w.conv1.ID+"/messages", "body=Matrix+portal+reply&idempotency_key=matrix-preply-"+role)
+		}, portalPages(303)},
+		"GET /portal/settings":  {fixed(req{method: "GET", path: "/portal/settings"}), portalPages(200)},
+		"POST /portal/settings": {fixed(formReq("/portal/settings", "email=1&push=1&language=en")), portalPages(303)},
 	}
 }
+
+// portalPages gives patients and proxies status; staff of any practice are
+// sent to their inbox and anonymous visitors to the sign-in page (303).
+func portalPages(status int) outcomes { return all(303).with(status, "patient", "proxy") }
 
 // formReq builds a page form post.
 func formReq(path, body string) req {
@@ -264,9 +297,13 @@ var unaudited = map[string]bool{
 	"GET /api/v1/events": true, // frames carry ids only; the reads they lead to are audited
 	// One's own notification switches: no patient data.
 	"GET /api/v1/me/notification-preferences": true,
+	// Notification settings: the practice's wording and who is on call.
+	"GET /api/v1/notification-templates": true, "GET /api/v1/on-call": true,
 	// Pages that show no patient data: forms, and sign-in (audited itself
 	// when it is tried).
 	"GET /login": true, "GET /mfa/enroll": true, "GET /patients": true,
+	// The portal's new-message form, and one's own notification switches.
+	"GET /portal/new": true, "GET /portal/settings": true,
 }
 
 // auditCount counts every audit entry in the store.

@@ -79,6 +79,14 @@ func (s *Server) postMessage(r *http.Request, c *caller, convID string, m *sotto
 	if c.user.Role == sotto.RoleProxy {
 		m.OnBehalfOf = conv.PatientID
 	}
+	alertStaff := false
+	if n := s.cfg.Notify.Notifier; n != nil && !staff && !m.Internal {
+		// A new item for the practice: tell the staff whose queue it is
+		// in, when anyone could hear (a cached check; free otherwise).
+		if alertStaff, err = n.WantsStaffAlerts(ctx, conv.OrgID, conv.Category == sotto.CategoryUrgent); err != nil {
+			return false, err
+		}
+	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		var recipients []string
 		if !m.Internal && conv.PatientID != "" {
@@ -102,6 +110,9 @@ func (s *Server) postMessage(r *http.Request, c *caller, convID string, m *sotto
 			// Tell the patient side, without saying anything: the job plans
 			// and sends PHI-free notifications after the commit.
 			jobs.EnqueueMessage(tx, conv.OrgID, m.ID)
+		}
+		if alertStaff {
+			jobs.EnqueueStaff(tx, conv.OrgID, m.ID)
 		}
 		if !staff && conv.Status != sotto.StatusOpen {
 			// A patient's reply puts the conversation back in the queue.
@@ -136,15 +147,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	}
 	ctx := r.Context()
-	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	d, _, err := s.authorize(r, c, conv, sotto.ActionRead)
-	if err != nil {
-		return err
-	}
-	msgs, err := s.db.Messages(ctx, c.user.OrgID, conv.ID, store.MessagePage{Before: before, Limit: limit, Internal: c.user.Role.IsStaff()})
+	conv, d, _, msgs, err := s.threadMessages(r, c, r.PathValue("id"), store.MessagePage{Before: before, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -166,6 +169,29 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *caller)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// threadMessages is the listing core shared by the API and the patient
+// portal: it authorizes c to read conversation convID (another org's,
+// another patient's or, for the patient side, a staff-only thread is not
+// found) and lists page of its messages, newest first. Internal notes are
+// listed for staff only, whatever page asks. The caller audits the view.
+func (s *Server) threadMessages(r *http.Request, c *caller, convID string, page store.MessagePage) (*sotto.Conversation, sotto.Decision, store.PatientScope, []*sotto.Message, error) {
+	ctx := r.Context()
+	conv, err := s.db.ConversationMeta(ctx, c.user.OrgID, convID)
+	if err != nil {
+		return nil, sotto.Decision{}, store.PatientScope{}, nil, err
+	}
+	d, scope, err := s.authorize(r, c, conv, sotto.ActionRead)
+	if err != nil {
+		return nil, sotto.Decision{}, store.PatientScope{}, nil, err
+	}
+	page.Internal = c.user.Role.IsStaff()
+	msgs, err := s.db.Messages(ctx, c.user.OrgID, conv.ID, page)
+	if err != nil {
+		return nil, sotto.Decision{}, store.PatientScope{}, nil, err
+	}
+	return conv, d, scope, msgs, nil
 }
 
 // readMessage records that the caller opened a message (a read receipt)

@@ -15,7 +15,8 @@ import (
 
 // NotifyConfig connects the server to the notification machinery.
 type NotifyConfig struct {
-	// Notifier handles provider webhooks; nil answers them 404.
+	// Notifier handles provider webhooks (nil answers them 404) and says
+	// whether a patient's message should alert staff (nil: never).
 	Notifier *jobs.Notifier
 	// SMSAuthToken verifies X-Twilio-Signature on SMS webhooks (the SMS
 	// provider's auth token). Empty disables the webhooks (404).

@@ -94,10 +94,25 @@ func (s *Server) updatePrefs(w http.ResponseWriter, r *http.Request, c *caller, 
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	p, err := s.applyPrefs(r, c, userID, patientID, defaultSource, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// applyPrefs is the preferences core shared by the API and the patient
+// portal: it applies req to userID's stored preferences (a new SMS
+// consent records its source, defaultSource when req gives none; turning
+// SMS off forgets the consent), validates and stores them with their
+// audit entry, and returns them. Errors: KindInvalid, KindNotFound,
+// KindInternal.
+func (s *Server) applyPrefs(r *http.Request, c *caller, userID, patientID, defaultSource string, req prefsRequest) (sotto.NotifyPrefs, error) {
 	ctx := r.Context()
 	p, err := s.db.NotifyPrefs(ctx, c.user.OrgID, userID)
 	if err != nil {
-		return err
+		return p, err
 	}
 	wasSMS := p.SMS
 	if req.SMS != nil {
@@ -120,18 +135,15 @@ func (s *Server) updatePrefs(w http.ResponseWriter, r *http.Request, c *caller, 
 		p.SMSConsentAt, p.SMSConsentSource = nil, ""
 	}
 	if err := p.Validate(); err != nil {
-		return err
+		return p, err
 	}
-	if err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetNotifyPrefs(c.user.OrgID, userID, &p); err != nil {
 			return err
 		}
 		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditNotifyPrefs, "user", userID, patientID))
-	}); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	})
+	return p, err
 }
 
 // pushPublicKey answers the VAPID key browsers subscribe with.
@@ -167,6 +179,9 @@ func (s *Server) addPushSubscription(w http.ResponseWriter, r *http.Request, c *
 		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditPushSubscribe, "push_subscription", id, ""))
 	}); err != nil {
 		return err
+	}
+	if n := s.cfg.Notify.Notifier; n != nil && c.user.Role.IsStaff() {
+		n.ForgetStaffAlerts(c.user.OrgID) // this device may now hear of new items at once
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
 	return nil

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"net/http"
 
+	"sotto"
 	"sotto/internal/web"
 )
 
@@ -49,11 +51,18 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	return s.renderPage(w, status, name, &web.Page{L: s.locale(r), Title: title, Data: data})
 }
 
-// renderPage writes p as page name with status.
+// renderPage writes p as page name with status. The page is rendered
+// before the status is sent, so a template failure becomes the error page
+// rather than an empty 200.
 func (s *Server) renderPage(w http.ResponseWriter, status int, name string, p *web.Page) error {
+	var buf bytes.Buffer
+	if err := s.pages.Render(&buf, name, p); err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: "server.renderPage", Err: err}
+	}
 	pageHeaders(w)
 	w.WriteHeader(status)
-	return s.pages.Render(w, name, p)
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 // static serves the embedded CSS and JavaScript.

@@ -29,9 +29,13 @@ type enrollPage struct {
 // the code field is tried as a recovery code.
 var totpShape = regexp.MustCompile(`^[0-9]{6}$`)
 
-// home sends a visitor to the inbox (which sends the signed-out on to the
-// sign-in page).
+// home sends a signed-in patient or proxy to the portal and everyone else
+// to the inbox (which sends the signed-out on to the sign-in page).
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	if u, _, err := s.authenticate(r); err == nil && !u.Role.IsStaff() {
+		http.Redirect(w, r, "/portal", http.StatusSeeOther)
+		return nil
+	}
 	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 	return nil
 }
@@ -76,7 +80,8 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.setSessionCookie(w, token)
 	if !u.Role.IsStaff() {
-		return s.render(w, r, http.StatusOK, "message", "title.portal", map[string]string{"Message": "portal.message"})
+		http.Redirect(w, r, "/portal", http.StatusSeeOther)
+		return nil
 	}
 	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 	return nil

@@ -3,7 +3,8 @@ package server
 import "strings"
 
 // webRoutes registers every page of the web application: the staff sign-in,
-// inbox and patient pages. Page errors are answered in HTML (web_respond.go);
+// inbox and patient pages, and the patient portal with its invitation
+// landing. Page errors are answered in HTML (web_respond.go);
 // the JSON API lives in routes.go.
 func (s *Server) webRoutes() {
 	s.page("GET /{$}", s.home)
@@ -21,6 +22,15 @@ func (s *Server) webRoutes() {
 	s.page("GET /patients", s.staffPage(s.patientsPage))
 	s.page("POST /patients", s.staffPage(s.patientsSearch))
 	s.page("GET /patients/{id}", s.staffPage(s.patientPage))
+	s.page("GET /invite/{token}", s.inviteForm)
+	s.page("POST /invite/{token}", s.inviteSubmit)
+	s.page("GET /portal", s.portalPage(s.portalHome))
+	s.page("GET /portal/new", s.portalPage(s.portalNew))
+	s.page("POST /portal/new", s.portalPage(s.portalNewSubmit))
+	s.page("GET /portal/c/{id}", s.portalPage(s.portalThread))
+	s.page("POST /portal/c/{id}/messages", s.portalPage(s.portalReply))
+	s.page("GET /portal/settings", s.portalPage(s.portalSettings))
+	s.page("POST /portal/settings", s.portalPage(s.portalSettingsSubmit))
 }
 
 // isWebPage reports whether route pattern is one of the web application's
@@ -28,7 +38,7 @@ func (s *Server) webRoutes() {
 // describe.
 func isWebPage(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
-	for _, p := range []string{"/{$}", "/login", "/logout", "/mfa/", "/inbox", "/patients"} {
+	for _, p := range []string{"/{$}", "/login", "/logout", "/mfa/", "/inbox", "/patients", "/portal", "/invite"} {
 		if path == p || strings.HasPrefix(path, p+"/") || (strings.HasSuffix(p, "/") && strings.HasPrefix(path, p)) {
 			return true
 		}

@@ -116,10 +116,20 @@ func (s *Server) threadView(r *http.Request, c *caller, conv *sotto.Conversation
 		v.Patient = s.patientView(ppl, p)
 	}
 	l := s.locale(r)
+	var told []string
+	for _, m := range msgs {
+		if m.SenderRole.IsStaff() && !m.Internal {
+			told = append(told, m.ID)
+		}
+	}
+	notified, err := s.db.MessagesNotified(ctx, c.user.OrgID, told)
+	if err != nil {
+		return nil, err
+	}
 	for i, m := range msgs {
 		mv := messageView{ID: m.ID, SenderID: m.SenderID, Sender: ppl.name(m.SenderID), Body: m.Body, At: m.CreatedAt,
 			NewDay: i == 0 || !l.SameDay(msgs[i-1].CreatedAt, m.CreatedAt), Staff: m.SenderRole.IsStaff(),
-			Internal: m.Internal, Retracted: m.RetractedAt != nil}
+			Internal: m.Internal, Retracted: m.RetractedAt != nil, Notified: notified[m.ID]}
 		if mv.Sender == "" {
 			mv.Sender = l.T("role." + string(m.SenderRole))
 		}

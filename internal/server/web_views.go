@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"sotto"
+	"sotto/internal/store"
 )
 
 // The view models of the staff pages. They hold what the templates show,
@@ -65,6 +66,7 @@ type messageView struct {
 	NewDay, Staff, Internal, Retracted bool
 	Attachments                        []attachmentView
 	DeliveredAt, ReadAt                *time.Time
+	Notified                           []store.NotifiedStatus // how the patient was told of a staff message
 }
 
 // attachmentView links an attachment through the authorized route.

@@ -21,6 +21,7 @@ import (
 
 	"sotto"
 	"sotto/internal/audit"
+	"sotto/internal/jobs"
 	"sotto/internal/store"
 	"sotto/internal/store/storetest"
 )
@@ -112,13 +113,20 @@ func benchPatient(orgID string, i int) *sotto.Patient {
 // activity) and the message.send audit entry. (The server's Write also
 // looks up the patient's recipients; here the one recipient is known.) 64 concurrent senders spread
 // over 50 conversations of 50 patients, so group commit batches them.
-func BenchmarkSendMessage(b *testing.B) { benchSendMessage(b, true) }
+func BenchmarkSendMessage(b *testing.B) { benchSendMessage(b, true, false) }
 
 // BenchmarkSendMessageNoAudit is BenchmarkSendMessage without the audit
 // entry: the difference is what audit costs the message path.
-func BenchmarkSendMessageNoAudit(b *testing.B) { benchSendMessage(b, false) }
+func BenchmarkSendMessageNoAudit(b *testing.B) { benchSendMessage(b, false, false) }
 
-func benchSendMessage(b *testing.B, withAudit bool) {
+// BenchmarkSendMessageWithJob is BenchmarkSendMessage plus the
+// notify_message job the server enqueues for a message to a patient (one
+// River row inserted with the batch's InsertManyTx): the difference is
+// what durable notifications cost the message path. No runner works the
+// jobs here.
+func BenchmarkSendMessageWithJob(b *testing.B) { benchSendMessage(b, true, true) }
+
+func benchSendMessage(b *testing.B, withAudit, withJob bool) {
 	for _, s := range msgBenchStores {
 		b.Run(s.name, func(b *testing.B) {
 			db := s.open(b, store.Options{})
@@ -136,6 +144,9 @@ func benchSendMessage(b *testing.B, withAudit bool) {
 					err := db.Write(ctx, func(tx *store.Tx) error {
 						if _, _, err := tx.InsertMessage(conv, m, []string{f.recipient[conv.ID]}); err != nil {
 							return err
+						}
+						if withJob {
+							jobs.EnqueueMessage(tx, f.org, m.ID)
 						}
 						if !withAudit {
 							return nil
@@ -156,6 +167,11 @@ func benchSendMessage(b *testing.B, withAudit bool) {
 			// audited, with an intact chain).
 			if n := benchCount(b, db, `SELECT COUNT(*) FROM messages WHERE org_id = $1`, f.org); n != b.N {
 				b.Fatalf("%d messages stored, want %d", n, b.N)
+			}
+			if withJob {
+				if n := benchCount(b, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'notify_message'`); n != b.N {
+					b.Fatalf("%d notification jobs stored, want %d", n, b.N)
+				}
 			}
 			if withAudit {
 				rep, err := audit.Verify(ctx, db, f.org, nil)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sotto"
+	"sotto/internal/crypt"
 )
 
 const notificationColumns = `id, org_id, user_id, patient_id, conversation_id, message_id, kind, channel, status, urgent,
@@ -31,10 +32,53 @@ func (t *Tx) InsertNotification(n *sotto.Notification) error {
 	n.UpdatedAt = now
 	_, err := t.Exec(`INSERT INTO notifications (`+notificationColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		n.ID, n.OrgID, n.UserID, nullable(n.PatientID), nullable(n.ConversationID), nullable(n.MessageID),
+		n.ID, n.OrgID, nullable(n.UserID), nullable(n.PatientID), nullable(n.ConversationID), nullable(n.MessageID),
 		string(n.Kind), n.Channel, string(n.Status), n.Urgent, nullable(n.ProviderID), n.Attempts, n.ErrorCode,
 		microsPtr(n.HeldUntil), micros(n.CreatedAt), micros(n.UpdatedAt), microsPtr(n.SentAt), microsPtr(n.DeliveredAt))
 	return insertErr(err, op, "notification")
+}
+
+// SetNotificationPayload seals payload (what the notification must carry
+// that no record holds: an invitation's link) with orgID's key on
+// notification id. Errors: KindInternal.
+func (t *Tx) SetNotificationPayload(orgID, id string, payload []byte) error {
+	const op = "store.SetNotificationPayload"
+	ok, err := t.orgKey(orgID)
+	if err != nil {
+		return err
+	}
+	enc, err := ok.Seal(payload, crypt.AD("notifications", "payload", id))
+	if err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	}
+	if _, err := t.Exec(`UPDATE notifications SET payload_enc = $1 WHERE id = $2 AND org_id = $3`, enc, id, orgID); err != nil {
+		return &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	}
+	return nil
+}
+
+// NotificationPayload opens notification id's sealed payload. Callers: the
+// sender, at the moment of sending. Errors: KindNotFound (none),
+// KindInternal (including a payload that fails to open: tampering).
+func (db *DB) NotificationPayload(ctx context.Context, orgID, id string) ([]byte, error) {
+	const op = "store.NotificationPayload"
+	var enc []byte
+	err := db.r.QueryRowContext(ctx, `SELECT payload_enc FROM notifications WHERE id = $1 AND org_id = $2`, id, orgID).Scan(&enc)
+	if err != nil {
+		return nil, notFound(err, op, "Notification not found.")
+	}
+	if len(enc) == 0 {
+		return nil, sotto.Errorf(sotto.KindNotFound, "The notification carries nothing sealed.")
+	}
+	ok, err := db.OrgKey(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out, err := ok.Open(enc, crypt.AD("notifications", "payload", id))
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+	}
+	return out, nil
 }
 
 // Notification reads notification id of orgID. Errors: KindNotFound,
@@ -193,10 +237,10 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanNotification(r rowScanner) (*sotto.Notification, error) {
 	var n sotto.Notification
-	var patient, conv, msg, provider sql.NullString
+	var user, patient, conv, msg, provider sql.NullString
 	var held, sent, delivered sql.NullInt64
 	var created, updated int64
-	err := r.Scan(&n.ID, &n.OrgID, &n.UserID, &patient, &conv, &msg, &n.Kind, &n.Channel, &n.Status, &n.Urgent,
+	err := r.Scan(&n.ID, &n.OrgID, &user, &patient, &conv, &msg, &n.Kind, &n.Channel, &n.Status, &n.Urgent,
 		&provider, &n.Attempts, &n.ErrorCode, &held, &created, &updated, &sent, &delivered)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, sotto.Errorf(sotto.KindNotFound, "Notification not found.")
@@ -204,7 +248,7 @@ func scanNotification(r rowScanner) (*sotto.Notification, error) {
 	if err != nil {
 		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.scanNotification", Err: err}
 	}
-	n.PatientID, n.ConversationID, n.MessageID, n.ProviderID = patient.String, conv.String, msg.String, provider.String
+	n.UserID, n.PatientID, n.ConversationID, n.MessageID, n.ProviderID = user.String, patient.String, conv.String, msg.String, provider.String
 	n.CreatedAt, n.UpdatedAt = fromMicros(created), fromMicros(updated)
 	n.HeldUntil, n.SentAt, n.DeliveredAt = timePtr(held), timePtr(sent), timePtr(delivered)
 	return &n, nil
@@ -284,4 +328,42 @@ func (t *Tx) HasNotifications(messageID string, kind sotto.NotificationKind) (bo
 		return false, &sotto.Error{Kind: sotto.KindInternal, Op: "store.HasNotifications", Err: err}
 	}
 	return n > 0, nil
+}
+
+// NotifiedStatus is how one patient-side notification of a message stands.
+type NotifiedStatus struct {
+	Channel string
+	Status  sotto.NotificationStatus
+	Kind    sotto.NotificationKind
+}
+
+// MessagesNotified returns, for each of messageIDs of orgID, how its
+// patient-side notifications (new message and unread nudge) stand, oldest
+// first. Callers: the staff conversation page, which shows them with each
+// message. Errors: KindInternal.
+func (db *DB) MessagesNotified(ctx context.Context, orgID string, messageIDs []string) (map[string][]NotifiedStatus, error) {
+	out := make(map[string][]NotifiedStatus)
+	if len(messageIDs) == 0 {
+		return out, nil
+	}
+	args := []any{orgID, string(sotto.NotifyNewMessage), string(sotto.NotifyUnreadNudge)}
+	ph := make([]string, len(messageIDs))
+	for i, id := range messageIDs {
+		args = append(args, id)
+		ph[i] = placeholder(len(args))
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT message_id, channel, status, kind FROM notifications
+		WHERE org_id = $1 AND kind IN ($2, $3) AND message_id IN (`+strings.Join(ph, ", ")+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.MessagesNotified", Err: err}
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, ch, st, kind string
+		if err := rows.Scan(&id, &ch, &st, &kind); err != nil {
+			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.MessagesNotified", Err: err}
+		}
+		out[id] = append(out[id], NotifiedStatus{Channel: ch, Status: sotto.NotificationStatus(st), Kind: sotto.NotificationKind(kind)})
+	}
+	return out, rows.Err()
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -11,6 +12,13 @@ var Languages = []string{"en", "es"}
 
 // catalogs maps a language to its messages, keyed by message id.
 var catalogs = map[string]map[string]string{"en": catalogEN, "es": catalogES}
+
+// The patient portal's messages live in their own files; they join the
+// catalogs once, before any page renders.
+func init() {
+	maps.Copy(catalogEN, catalogPortalEN)
+	maps.Copy(catalogES, catalogPortalES)
+}
 
 // Locale is how one viewer sees a page: their language, their time zone
 // and the moment the page is rendered (for relative times).

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"slices"
 	"time"
 	_ "time/tzdata" // viewers' time zones on hosts without a zoneinfo database
 )
@@ -25,6 +26,11 @@ var staticFiles embed.FS
 
 // pageNames are the pages; each is parsed with layout.html.
 var pageNames = []string{"setup", "setup-done", "message", "error", "login", "mfa-enroll", "mfa-codes", "inbox", "patients", "patient"}
+
+// portalPageNames are the patient portal's pages; each is parsed with
+// layout.html and portal-parts.html, which redefines the layout's "top"
+// block (the header and the logoff warning) for patients.
+var portalPageNames = []string{"invite", "portal-home", "portal-new", "portal-thread", "portal-settings", "portal-error"}
 
 // Page is what every template receives: the viewer's locale, the title
 // (a message id), the signed-in user (nil on signed-out pages) and the
@@ -39,7 +45,9 @@ type Page struct {
 	// warns a minute before and signs out at zero. 0 disables it.
 	IdleSeconds int
 	Nav         string // the active navigation item: "inbox", "patients"
-	Data        any
+	// Brand is the practice's name, at the top of the portal's pages.
+	Brand string
+	Data  any
 }
 
 // User is the signed-in user as the page header shows them.
@@ -76,8 +84,12 @@ type threadArgs struct {
 // NewRenderer parses every page with the shared layout.
 func NewRenderer() (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}}
-	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range append(slices.Clone(pageNames), portalPageNames...) {
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if slices.Contains(portalPageNames, name) {
+			files = append(files, "templates/portal-parts.html")
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, files...)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse page %s: %w", name, err)
 		}

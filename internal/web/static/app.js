@@ -28,7 +28,7 @@
       if (f) { f.submit(); } else { location.href = '/login'; }
     };
     reset();
-    $('#idle-msg').textContent = t('idle');
+    $('#idle-msg').textContent = $('#idle-msg').getAttribute('data-text') || t('idle');
     $('#idle-stay').addEventListener('click', function () {
       fetch('/api/v1/me', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
         if (r.ok) { reset(); } else { location.href = '/login'; }
@@ -97,6 +97,63 @@
       }
       e.preventDefault();
     });
+  }
+
+  // ---- Patient portal ----------------------------------------------------
+  // A form marked data-once sends once: its button is disabled on submit.
+  $$('form[data-once]').forEach(function (f) {
+    f.addEventListener('submit', function () {
+      setTimeout(function () { $$('button[type="submit"]', f).forEach(function (b) { b.disabled = true; }); }, 0);
+    });
+  });
+  // An open portal conversation refreshes its messages when an event about
+  // it arrives (a reply, a receipt), keeping what is typed in the reply box.
+  var pthread = $('#pthread[data-conv]');
+  if (pthread && window.WebSocket) {
+    var pconv = pthread.getAttribute('data-conv'), pseq = 0, pretry = 1000, pbusy = false, pagain = false;
+    var prefresh = function () {
+      if (pbusy) { pagain = true; return; }
+      pbusy = true;
+      fetch(location.pathname, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+        return r.ok && !r.redirected ? r.text() : null;
+      }).then(function (html) {
+        var fresh = html && new DOMParser().parseFromString(html, 'text/html').getElementById('pmessages');
+        var old = $('#pmessages');
+        if (!fresh || !old) { return; }
+        var seen = {};
+        $$('.msg', old).forEach(function (n) { seen[n.id] = true; });
+        var atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 48;
+        old.replaceChildren.apply(old, Array.prototype.slice.call(fresh.children).map(function (n) { return document.importNode(n, true); }));
+        var added = $$('.msg.in', old).filter(function (n) { return !seen[n.id]; });
+        if (added.length) {
+          added.forEach(function (n) { n.classList.add('fresh'); });
+          var who = $('.sender', added[added.length - 1]);
+          $('#live').textContent = t('new').replace('%s', who ? who.textContent : '');
+          if (atBottom) { added[added.length - 1].scrollIntoView({ block: 'end' }); }
+        }
+      }, function () { /* offline: the next event retries */ }).then(function () {
+        pbusy = false;
+        if (pagain) { pagain = false; prefresh(); }
+      });
+    };
+    var pconnect = function () {
+      var ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/v1/events' + (pseq ? '?after=' + pseq : ''));
+      ws.onopen = function () { pretry = 1000; body.setAttribute('data-live', 'on'); };
+      ws.onmessage = function (msg) {
+        var f;
+        try { f = JSON.parse(msg.data); } catch (e) { return; }
+        if (f.seq) { pseq = Math.max(pseq, f.seq); }
+        if (f.type === 'reset' || (f.type === 'event' && f.event && f.event.conversation_id === pconv)) { prefresh(); }
+      };
+      ws.onclose = function (e) {
+        body.setAttribute('data-live', 'off');
+        if (e.code === 4001) { location.href = '/login'; return; }
+        if (e.code === 4010) { pseq = 0; prefresh(); }
+        setTimeout(pconnect, pretry);
+        pretry = Math.min(pretry * 2, 30000);
+      };
+    };
+    pconnect();
   }
 
   // ---- Live updates ------------------------------------------------------
