@@ -69,6 +69,7 @@ const (
 	AuditPasswordChange     = "auth.password_change"
 	AuditLockout            = "auth.lockout"
 	AuditSignOut            = "auth.sign_out"
+	AuditSignInCode         = "auth.sign_in_code" // a one-time sign-in code was sent
 	AuditSessionExpired     = "auth.session_expired"
 	AuditOrgCreate          = "org.create"
 	AuditOrgUpdate          = "org.update"

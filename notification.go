@@ -37,10 +37,11 @@ type NotificationKind string
 
 // Notification kinds.
 const (
-	NotifyNewMessage  NotificationKind = "new_message"  // a patient has a new secure message
-	NotifyUnreadNudge NotificationKind = "unread_nudge" // the message is still unread after the nudge delay
-	NotifyStaffQueue  NotificationKind = "staff_queue"  // a new item arrived in a staff member's queue
-	NotifyInvitation  NotificationKind = "invitation"   // a portal invitation link, to a patient or proxy
+	NotifyNewMessage  NotificationKind = "new_message"   // a patient has a new secure message
+	NotifyUnreadNudge NotificationKind = "unread_nudge"  // the message is still unread after the nudge delay
+	NotifyStaffQueue  NotificationKind = "staff_queue"   // a new item arrived in a staff member's queue
+	NotifyInvitation  NotificationKind = "invitation"    // a portal invitation link, to a patient or proxy
+	NotifyOneTimeCode NotificationKind = "one_time_code" // a passwordless sign-in code the user asked for
 )
 
 // NotificationStatus is where a notification stands.

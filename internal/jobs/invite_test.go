@@ -63,3 +63,23 @@ func TestInvitationTextedWithItsLink(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInCodeSentEvenAtNight: a sign-in code the patient asked for goes
+// out at once, even in quiet hours, with the code and its lifetime.
+func TestSignInCodeSentEvenAtNight(t *testing.T) {
+	db := storetest.SQLite(t, store.Options{})
+	f := newFixture(t, db, "America/Chicago")
+	fake, ch := smsChannel(t)
+	midnight := func() time.Time { return time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC) }
+	n := startRunner(t, db, ch, midnight, 0)
+	write(t, db, func(tx *store.Tx) error { return n.EnqueueSignInCode(tx, f.org.ID, f.puser.ID, "sms", "493817") })
+	for deadline := time.Now().Add(60 * time.Second); len(fake.Messages()) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sign-in code was not sent")
+		}
+	}
+	m := fake.Messages()[0]
+	if m.To != patPhone || !strings.Contains(m.Body, "493817") || !strings.Contains(m.Body, "10 minutes") || !strings.Contains(m.Body, practice) {
+		t.Fatalf("SMS = %+v", m)
+	}
+}

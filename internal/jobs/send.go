@@ -127,6 +127,13 @@ func (n *Notifier) deliver(ctx context.Context, nn *sotto.Notification) (string,
 			return "", err
 		}
 		kind, vars[notify.VarLink], vars[notify.VarExpiresDays] = notify.KindInvitation, string(link), strconv.Itoa(InviteDays)
+	case sotto.NotifyOneTimeCode:
+		code, err := n.db.NotificationPayload(ctx, nn.OrgID, nn.ID)
+		if err != nil {
+			return "", err
+		}
+		delete(vars, notify.VarLink)
+		kind, vars[notify.VarCode], vars[notify.VarMinutes] = notify.KindOneTimeCode, string(code), strconv.Itoa(SignInCodeMinutes)
 	}
 	text, err := n.render(ctx, nn.OrgID, kind, c.Language, vars, nn.Channel)
 	if err != nil {
@@ -208,6 +215,10 @@ func (n *Notifier) recipient(ctx context.Context, nn *sotto.Notification) (store
 	}
 	if err != nil {
 		return c, prefs, err
+	}
+	if nn.Kind == sotto.NotifyOneTimeCode {
+		// The user asked for this code, to this address, just now.
+		prefs.SMS, prefs.Email, prefs.SMSConsentAt = true, true, &nn.CreatedAt
 	}
 	if nn.Kind == sotto.NotifyStaffQueue && nn.Channel == notify.ChannelSMS {
 		if c.Phone, err = n.staffPhone(ctx, nn); err != nil {
@@ -317,6 +328,10 @@ func subject(kind notify.Kind, lang, practice string) string {
 		return "Invitación a los mensajes seguros de " + practice
 	case kind == notify.KindInvitation:
 		return "Your invitation to secure messaging with " + practice
+	case kind == notify.KindOneTimeCode && es:
+		return "Su clave de acceso de " + practice
+	case kind == notify.KindOneTimeCode:
+		return "Your " + practice + " sign-in code"
 	case es:
 		return "Nuevo mensaje seguro de " + practice
 	}

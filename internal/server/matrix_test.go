@@ -72,15 +72,18 @@ func fixed(r req) func(*world, string) req { return func(*world, string) req { r
 func routeMatrix(w *world) map[string]routeCase {
 	conv := "/api/v1/conversations/" + w.conv1.ID
 	return map[string]routeCase{
-		"GET /healthz":                  {fixed(req{method: "GET", path: "/healthz"}), all(200)},
-		"GET /readyz":                   {fixed(req{method: "GET", path: "/readyz"}), all(200)},
-		"GET /version":                  {fixed(req{method: "GET", path: "/version"}), all(200)},
-		"GET /setup/{token}":            {fixed(req{method: "GET", path: "/setup/not-a-real-token"}), all(404)},
-		"POST /setup/{token}":           {fixed(req{method: "POST", path: "/setup/not-a-real-token", body: "password=x", contentType: "application/x-www-form-urlencoded"}), all(404)},
-		"GET /static/":                  {fixed(req{method: "GET", path: "/static/app.css"}), all(200)},
-		"GET /api/openapi.json":         {fixed(req{method: "GET", path: "/api/openapi.json"}), all(200)},
-		"POST /api/v1/auth/login":       {fixed(req{method: "POST", path: "/api/v1/auth/login", body: "{", contentType: "application/json"}), all(400)},
-		"POST /api/v1/auth/mfa/enroll":  {fixed(req{method: "POST", path: "/api/v1/auth/mfa/enroll", body: "{", contentType: "application/json"}), all(400)},
+		"GET /healthz":                 {fixed(req{method: "GET", path: "/healthz"}), all(200)},
+		"GET /readyz":                  {fixed(req{method: "GET", path: "/readyz"}), all(200)},
+		"GET /version":                 {fixed(req{method: "GET", path: "/version"}), all(200)},
+		"GET /setup/{token}":           {fixed(req{method: "GET", path: "/setup/not-a-real-token"}), all(404)},
+		"POST /setup/{token}":          {fixed(req{method: "POST", path: "/setup/not-a-real-token", body: "password=x", contentType: "application/x-www-form-urlencoded"}), all(404)},
+		"GET /static/":                 {fixed(req{method: "GET", path: "/static/app.css"}), all(200)},
+		"GET /api/openapi.json":        {fixed(req{method: "GET", path: "/api/openapi.json"}), all(200)},
+		"POST /api/v1/auth/login":      {fixed(req{method: "POST", path: "/api/v1/auth/login", body: "{", contentType: "application/json"}), all(400)},
+		"POST /api/v1/auth/mfa/enroll": {fixed(req{method: "POST", path: "/api/v1/auth/mfa/enroll", body: "{", contentType: "application/json"}), all(400)},
+		// Sign-in codes: the world has no notification channel.
+		"POST /api/v1/auth/code/start":  {fixed(jsonReq("POST", "/api/v1/auth/code/start", map[string]string{"email": "testy@example.test"})), all(400)},
+		"POST /api/v1/auth/code/verify": {fixed(jsonReq("POST", "/api/v1/auth/code/verify", map[string]string{"code": "000000"})), all(400)},
 		"POST /api/v1/auth/mfa/confirm": {fixed(req{method: "POST", path: "/api/v1/auth/mfa/confirm", body: "{", contentType: "application/json"}), all(400)},
 		"POST /api/v1/auth/logout": {func(w *world, role string) req {
 			r := req{method: "POST", path: "/api/v1/auth/logout"}
@@ -185,11 +188,14 @@ func routeMatrix(w *world) map[string]routeCase {
 
 		// Pages (web_routes.go). Signed-out visitors of staff pages are sent to
 		// the sign-in page (303); portal users get the staff-only page (403).
-		"GET /{$}":         {fixed(req{method: "GET", path: "/"}), all(303)},
-		"GET /login":       {fixed(req{method: "GET", path: "/login"}), all(200)},
-		"POST /login":      {fixed(formReq("/login", "email=%zz")), all(400)},
-		"GET /mfa/enroll":  {fixed(req{method: "GET", path: "/mfa/enroll"}), all(200)},
-		"POST /mfa/enroll": {fixed(formReq("/mfa/enroll", "email=%zz")), all(400)},
+		"GET /{$}":                {fixed(req{method: "GET", path: "/"}), all(303)},
+		"GET /login":              {fixed(req{method: "GET", path: "/login"}), all(200)},
+		"POST /login":             {fixed(formReq("/login", "email=%zz")), all(400)},
+		"GET /login/code":         {fixed(req{method: "GET", path: "/login/code"}), all(200)},
+		"POST /login/code":        {fixed(formReq("/login/code", "to=testy%40example.test")), all(400)},
+		"POST /login/code/verify": {fixed(formReq("/login/code/verify", "to=&code=1")), all(401)},
+		"GET /mfa/enroll":         {fixed(req{method: "GET", path: "/mfa/enroll"}), all(200)},
+		"POST /mfa/enroll":        {fixed(formReq("/mfa/enroll", "email=%zz")), all(400)},
 		"POST /logout": {func(w *world, role string) req {
 			r := formReq("/logout", "")
 			if role != "anonymous" {
@@ -301,7 +307,7 @@ var unaudited = map[string]bool{
 	"GET /api/v1/notification-templates": true, "GET /api/v1/on-call": true,
 	// Pages that show no patient data: forms, and sign-in (audited itself
 	// when it is tried).
-	"GET /login": true, "GET /mfa/enroll": true, "GET /patients": true,
+	"GET /login": true, "GET /login/code": true, "GET /mfa/enroll": true, "GET /patients": true,
 	// The portal's new-message form, and one's own notification switches.
 	"GET /portal/new": true, "GET /portal/settings": true,
 }

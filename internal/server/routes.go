@@ -8,6 +8,8 @@ func (s *Server) routes() {
 	s.route("GET /setup/{token}", s.setupForm)
 	s.route("POST /setup/{token}", s.setupSubmit)
 	s.route("POST /api/v1/auth/login", s.login)
+	s.route("POST /api/v1/auth/code/start", s.codeStart)
+	s.route("POST /api/v1/auth/code/verify", s.codeVerify)
 	s.route("POST /api/v1/auth/mfa/enroll", s.mfaEnroll)
 	s.route("POST /api/v1/auth/mfa/confirm", s.mfaConfirm)
 	s.route("POST /api/v1/auth/logout", s.logout)

@@ -25,7 +25,14 @@ var catalogEN = map[string]string{
 	"login.err_code_needed":  "Enter the 6-digit code from your authenticator app (or a recovery code), then sign in again.",
 	"login.err_rate_limited": "Too many sign-in attempts. Wait a few minutes, then try again.",
 	"login.err_form":         "The form could not be read. Reload the page and try again.",
-	"portal.message":         "You are signed in. The patient portal pages are not available here yet; use the sotto app.",
+	"login.code_link":        "Patients: sign in with a code sent to your phone or e-mail instead.",
+	"title.login_code":       "Sign in with a code", "code.intro": "We will send a 6-digit code to the mobile phone or e-mail address your practice has on file for you.",
+	"code.to": "Mobile phone or e-mail address", "code.to_hint": "For example +1 555 555 0123 or name@example.com.",
+	"code.send": "Send me a code", "code.sent": "If we found your account, we sent you a code. It works once, for %d minutes.",
+	"code.code": "6-digit code", "code.resend": "Send a new code", "code.password_instead": "Sign in with your password instead",
+	"code.unavailable": "Sign-in codes are not available at this practice. Sign in with your password.",
+	"code.err_to":      "Enter a mobile phone number or an e-mail address.", "code.err_code": "That code is not right or has expired. Check it, or ask for a new one.",
+	"portal.message": "You are signed in. The patient portal pages are not available here yet; use the sotto app.",
 
 	// MFA enrollment.
 	"mfa.intro": "Staff sign in with a password and a code from an authenticator app (Google Authenticator, 1Password, Authy, ...). Enter your e-mail address and password to begin.",

@@ -25,7 +25,7 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // pageNames are the pages; each is parsed with layout.html.
-var pageNames = []string{"setup", "setup-done", "message", "error", "login", "mfa-enroll", "mfa-codes", "inbox", "patients", "patient"}
+var pageNames = []string{"setup", "setup-done", "message", "error", "login", "login-code", "mfa-enroll", "mfa-codes", "inbox", "patients", "patient"}
 
 // portalPageNames are the patient portal's pages; each is parsed with
 // layout.html and portal-parts.html, which redefines the layout's "top"
