@@ -107,6 +107,8 @@ func routeMatrix(w *world) map[string]routeCase {
 			signedIn(200).with(403, "compliance", "patient", "proxy")},
 		"GET /api/v1/patients/{id}": {fixed(req{method: "GET", path: "/api/v1/patients/" + w.p1.ID}),
 			signedIn(200).with(403, "compliance").with(404, "other_admin")},
+		"PATCH /api/v1/patients/{id}": {fixed(jsonReq("PATCH", "/api/v1/patients/"+w.p1.ID, map[string]string{"time_zone": "America/Chicago"})),
+			signedIn(200).with(403, "billing", "compliance", "patient", "proxy").with(404, "other_admin")},
 		"POST /api/v1/patients/{id}/break-glass": {fixed(jsonReq("POST", "/api/v1/patients/"+w.p2.ID+"/break-glass", map[string]string{"reason": "Matrix test emergency"})),
 			signedIn(201).with(403, "compliance", "patient", "proxy").with(404, "other_admin")},
 		"POST /api/v1/patients/{id}/invite": {fixed(req{method: "POST", path: "/api/v1/patients/" + w.p1.ID + "/invite"}),

@@ -21,6 +21,7 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/patients", s.authed(s.createPatient))
 	s.route("GET /api/v1/patients", s.authed(s.searchPatients))
 	s.route("GET /api/v1/patients/{id}", s.authed(s.getPatient))
+	s.route("PATCH /api/v1/patients/{id}", s.authed(s.patchPatient))
 	s.route("POST /api/v1/patients/{id}/break-glass", s.authed(s.breakGlass))
 	s.route("POST /api/v1/patients/{id}/invite", s.authed(s.invitePatient))
 	s.route("POST /api/v1/patients/{id}/proxies", s.authed(s.inviteProxy))
