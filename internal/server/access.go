@@ -17,6 +17,7 @@ type caller struct {
 	sess  *store.Session
 	actor sotto.Actor
 	perms sotto.Permissions
+	idle  time.Duration // the session's idle timeout (the page countdown)
 }
 
 // authedFunc is a handler that runs only for a signed-in user.
@@ -50,7 +51,11 @@ func (s *Server) caller(r *http.Request) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &caller{user: u, sess: sess, actor: actor, perms: perms}, nil
+	policy, err := s.policyFor(ctx, u.OrgID, u.Role)
+	if err != nil {
+		return nil, err
+	}
+	return &caller{user: u, sess: sess, actor: actor, perms: perms, idle: policy.Idle}, nil
 }
 
 // errStaffOnly answers patient-portal users on staff routes; errRoleDenied

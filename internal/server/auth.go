@@ -50,12 +50,30 @@ type meResponse struct {
 	Name  string     `json:"name"`
 }
 
-// sessionPolicy returns the session lifetime policy for a role.
+// sessionPolicy returns the default session lifetime policy for a role.
 func sessionPolicy(r sotto.Role) auth.SessionPolicy {
 	if r.IsStaff() {
 		return auth.StaffDefault
 	}
 	return auth.PatientDefault
+}
+
+// policyFor returns the session policy of role r in orgID: the defaults,
+// with the organization's own idle timeout when it set one (cached 30 s;
+// a change made here is seen at once). Errors: KindInternal.
+func (s *Server) policyFor(ctx context.Context, orgID string, r sotto.Role) (auth.SessionPolicy, error) {
+	p := sessionPolicy(r)
+	it, err := s.idle.get(ctx, orgID, time.Now(), s.db.IdleTimeouts)
+	if err != nil {
+		return p, err
+	}
+	switch {
+	case r.IsStaff() && it.Staff > 0:
+		p.Idle = it.Staff
+	case !r.IsStaff() && it.Patient > 0:
+		p.Idle = it.Patient
+	}
+	return p, nil
 }
 
 // passwordParams are the server's current argon2id parameters.
@@ -316,7 +334,10 @@ func (s *Server) authenticate(r *http.Request) (*sotto.User, *store.Session, err
 		return nil, nil, err
 	}
 	now := s.now().UTC()
-	policy := sessionPolicy(u.Role)
+	policy, err := s.policyFor(ctx, u.OrgID, u.Role)
+	if err != nil {
+		return nil, nil, err
+	}
 	if expired, _ := policy.Expired(sess.CreatedAt, sess.LastSeenAt, now); expired || u.Disabled {
 		return nil, nil, errUnauthenticated
 	}
@@ -391,6 +412,10 @@ func (s *Server) sessionLive(ctx context.Context, c *caller) bool {
 	if err != nil || u.Disabled {
 		return false
 	}
-	expired, _ := sessionPolicy(u.Role).Expired(sess.CreatedAt, sess.LastSeenAt, s.now().UTC())
+	policy, err := s.policyFor(ctx, u.OrgID, u.Role)
+	if err != nil {
+		return false
+	}
+	expired, _ := policy.Expired(sess.CreatedAt, sess.LastSeenAt, s.now().UTC())
 	return !expired
 }

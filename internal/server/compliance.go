@@ -18,11 +18,9 @@ type auditList struct {
 // auditFilter reads the audit query parameters of r for c's organization.
 func auditFilter(r *http.Request, c *caller) (audit.Filter, error) {
 	q := r.URL.Query()
-	f := audit.Filter{OrgID: c.user.OrgID, PatientID: q.Get("patient_id"), ActorID: q.Get("user_id"), Action: q.Get("action")}
-	for _, id := range []string{f.PatientID, f.ActorID} {
-		if id != "" && !store.ValidID(id) {
-			return f, sotto.Errorf(sotto.KindInvalid, "patient_id and user_id must be ids.")
-		}
+	f, err := newAuditFilter(c, q.Get("patient_id"), q.Get("user_id"), q.Get("action"))
+	if err != nil {
+		return f, err
 	}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if v := q.Get(name); v != "" {
@@ -33,12 +31,43 @@ func auditFilter(r *http.Request, c *caller) (audit.Filter, error) {
 			*dst = t
 		}
 	}
-	var err error
 	if f.AfterSeq, err = queryCursor(r, "cursor"); err != nil {
 		return f, err
 	}
 	f.Limit, err = queryLimit(r, audit.DefaultLimit, audit.MaxLimit)
 	return f, err
+}
+
+// newAuditFilter is the filter core shared by the API and the compliance
+// pages: c's organization's trail, by patient, user (actor) and action,
+// the ids checked for shape.
+func newAuditFilter(c *caller, patientID, userID, action string) (audit.Filter, error) {
+	f := audit.Filter{OrgID: c.user.OrgID, PatientID: patientID, ActorID: userID, Action: action}
+	for _, id := range []string{f.PatientID, f.ActorID} {
+		if id != "" && !store.ValidID(id) {
+			return f, sotto.Errorf(sotto.KindInvalid, "patient_id and user_id must be ids.")
+		}
+	}
+	return f, nil
+}
+
+// readAudit is the read core shared by the API and the compliance pages
+// (the caller has checked the role): it lists the entries f selects and
+// audits the read as action (AuditLogView, or AuditExport for an export)
+// on the trail, with the patient filter as the entry's patient.
+func (s *Server) readAudit(r *http.Request, c *caller, f audit.Filter, action string) ([]*sotto.AuditEvent, error) {
+	ctx := r.Context()
+	events, err := audit.List(ctx, s.db, f)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		return audit.Append(tx, s.targetEvent(r, c, action, "audit_trail", c.user.OrgID, f.PatientID))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return events, nil
 }
 
 // listAudit lets compliance officers and admins read their organization's
@@ -63,13 +92,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *caller) er
 		return sotto.Errorf(sotto.KindInvalid, "format must be json, csv or fhir.")
 	}
 	ctx := r.Context()
-	events, err := audit.List(ctx, s.db, f)
-	if err != nil {
-		return err
-	}
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		return audit.Append(tx, s.targetEvent(r, c, action, "audit_trail", c.user.OrgID, f.PatientID))
-	})
+	events, err := s.readAudit(r, c, f, action)
 	if err != nil {
 		return err
 	}
@@ -101,14 +124,27 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := s.requireRole(r, c, sotto.CanReadAudit, sotto.AuditLogVerify); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	ok, err := s.db.OrgKey(ctx, c.user.OrgID)
+	rep, err := s.verifyTrail(r, c)
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// verifyTrail is the verification core shared by the API and the
+// compliance pages (the caller has checked the role): it verifies c's
+// organization's chain and newest checkpoint under the organization's
+// own public key, and audits the run (outcome failure when it is broken).
+func (s *Server) verifyTrail(r *http.Request, c *caller) (audit.Report, error) {
+	ctx := r.Context()
+	ok, err := s.db.OrgKey(ctx, c.user.OrgID)
+	if err != nil {
+		return audit.Report{}, err
+	}
 	rep, err := audit.Verify(ctx, s.db, c.user.OrgID, ok.PublicKey())
 	if err != nil {
-		return err
+		return audit.Report{}, err
 	}
 	outcome := sotto.AuditSuccess
 	if !rep.OK {
@@ -117,10 +153,9 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, c *caller) 
 	ev := s.callerEvent(r, c, sotto.AuditLogVerify, outcome)
 	ev.TargetType, ev.TargetID = "audit_trail", c.user.OrgID
 	if err := s.db.Write(ctx, func(tx *store.Tx) error { return audit.Append(tx, ev) }); err != nil {
-		return err
+		return audit.Report{}, err
 	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return rep, nil
 }
 
 // breakGlassList is the answer of GET /api/v1/break-glass.
@@ -147,17 +182,28 @@ func (s *Server) listBreakGlass(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	grants, err := s.db.BreakGlassGrants(ctx, c.user.OrgID, since, limit)
-	if err != nil {
-		return err
-	}
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditLogView, "break_glass", c.user.OrgID, ""))
-	})
+	grants, err := s.breakGlassGrants(r, c, since, limit)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, breakGlassList{Grants: grants})
 	return nil
+}
+
+// breakGlassGrants is the grants core shared by the API and the
+// compliance pages (the caller has checked the role): c's organization's
+// grants since since, newest first, at most limit; the read is audited.
+func (s *Server) breakGlassGrants(r *http.Request, c *caller, since time.Time, limit int) ([]*store.BreakGlass, error) {
+	ctx := r.Context()
+	grants, err := s.db.BreakGlassGrants(ctx, c.user.OrgID, since, limit)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditLogView, "break_glass", c.user.OrgID, ""))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return grants, nil
 }

@@ -62,6 +62,8 @@ var routeCleanup = map[string]func(w *world, role string){
 	},
 	// Ending the billing user's sessions ends its main token.
 	"DELETE /api/v1/users/{id}/sessions": func(w *world, role string) { w.tokens["billing"] = w.newToken("billing") },
+	// So does signing the billing user out everywhere from the admin console.
+	"POST /admin/users/{id}/sessions": func(w *world, role string) { w.tokens["billing"] = w.newToken("billing") },
 }
 
 // fixed is a request that does not depend on the role.
@@ -97,6 +99,7 @@ func routeMatrix(w *world) map[string]routeCase {
 			signedIn(403).with(200, "admin").with(404, "other_admin")},
 		"DELETE /api/v1/users/{id}/sessions": {fixed(req{method: "DELETE", path: "/api/v1/users/" + w.users["billing"].ID + "/sessions"}),
 			signedIn(403).with(200, "admin").with(404, "other_admin")},
+		"GET /api/v1/users":        {fixed(req{method: "GET", path: "/api/v1/users"}), signedIn(403).with(200, "admin", "other_admin")},
 		"POST /api/v1/me/password": {fixed(req{method: "POST", path: "/api/v1/me/password", body: "{", contentType: "application/json"}), signedIn(400)},
 		"GET /api/v1/me":           {fixed(req{method: "GET", path: "/api/v1/me"}), signedIn(200)},
 		"POST /api/v1/patients": {func(w *world, role string) req {
@@ -179,6 +182,9 @@ func routeMatrix(w *world) map[string]routeCase {
 			signedIn(403).with(200, "admin", "other_admin")},
 		"DELETE /api/v1/notification-templates/{kind}/{lang}": {fixed(req{method: "DELETE", path: "/api/v1/notification-templates/staff_item/es"}),
 			signedIn(403).with(404, "admin", "other_admin")},
+		"GET /api/v1/session-policy": {fixed(req{method: "GET", path: "/api/v1/session-policy"}), signedIn(403).with(200, "admin", "other_admin")},
+		"PUT /api/v1/session-policy": {fixed(jsonReq("PUT", "/api/v1/session-policy", map[string]int{"staff_idle_minutes": 15, "patient_idle_minutes": 30})),
+			signedIn(403).with(200, "admin", "other_admin")},
 		"GET /api/v1/on-call": {fixed(req{method: "GET", path: "/api/v1/on-call"}), signedIn(403).with(200, "admin", "other_admin")},
 		"PUT /api/v1/on-call": {func(w *world, role string) req {
 			return jsonReq("PUT", "/api/v1/on-call", map[string]string{"user_id": w.users["nurse"].ID, "phone": "+15005550123"})
@@ -218,6 +224,34 @@ func routeMatrix(w *world) map[string]routeCase {
 		"GET /patients/{id}": {fixed(req{method: "GET", path: "/patients/" + w.p1.ID}),
 			staffPages(200).with(403, "compliance").with(404, "other_admin")},
 
+		// The admin console (web_admin*.go): administrators, each of their own
+		// practice (another practice's ids are not found); other staff get 403.
+		"GET /admin":               {fixed(req{method: "GET", path: "/admin"}), adminPages(200)},
+		"GET /admin/users":         {fixed(req{method: "GET", path: "/admin/users"}), adminPages(200)},
+		"GET /admin/departments":   {fixed(req{method: "GET", path: "/admin/departments"}), adminPages(200)},
+		"GET /admin/permissions":   {fixed(req{method: "GET", path: "/admin/permissions"}), adminPages(200)},
+		"GET /admin/notifications": {fixed(req{method: "GET", path: "/admin/notifications"}), adminPages(200)},
+		"POST /admin/users/{id}/status": {fixed(formReq("/admin/users/"+w.users["compliance"].ID+"/status", "disabled=0")),
+			adminPages(303).with(404, "other_admin")},
+		"POST /admin/users/{id}/sessions": {fixed(formReq("/admin/users/"+w.users["billing"].ID+"/sessions", "")),
+			adminPages(303).with(404, "other_admin")},
+		"POST /admin/departments/{id}/members": {fixed(formReq("/admin/departments/"+w.depts["Front Desk"]+"/members",
+			"op=add&user_id="+w.users["admin"].ID)), adminPages(303).with(404, "other_admin")},
+		"POST /admin/permissions": {fixed(formReq("/admin/permissions", matrixForm(sotto.DefaultPermissions()).Encode())), adminPages(303)},
+		"POST /admin/notifications/templates": {fixed(formReq("/admin/notifications/templates",
+			"kind=new_message&lang=en&op=save&text=Test+Practice+has+a+secure+message+for+you%3A+%7B%7Blink%7D%7D")), adminPages(303)},
+		"POST /admin/notifications/on-call": {fixed(formReq("/admin/notifications/on-call", "op=set&phone=%2B15005550123&user_id="+w.users["nurse"].ID)),
+			adminPages(303).with(400, "other_admin")},
+		"POST /admin/notifications/{id}/retry": {fixed(formReq("/admin/notifications/"+store.NewID()+"/retry", "")), adminPages(404)},
+		// The compliance pages (web_compliance*.go): compliance officers and
+		// administrators, each of their own practice.
+		"GET /compliance":               {fixed(req{method: "GET", path: "/compliance?patient_id=" + w.p1.ID}), auditPages(200).with(404, "other_admin")},
+		"POST /compliance":              {fixed(formReq("/compliance", "patient_query=testy")), auditPages(200)},
+		"GET /compliance/patients/{id}": {fixed(req{method: "GET", path: "/compliance/patients/" + w.p1.ID}), auditPages(200).with(404, "other_admin")},
+		"GET /compliance/verify":        {fixed(req{method: "GET", path: "/compliance/verify"}), auditPages(200)},
+		"POST /compliance/verify":       {fixed(formReq("/compliance/verify", "")), auditPages(200)},
+		"GET /compliance/break-glass":   {fixed(req{method: "GET", path: "/compliance/break-glass"}), auditPages(200)},
+
 		// The patient portal (web_portal*.go): patients and proxies; staff are
 		// sent to their inbox, signed-out visitors to the sign-in page (303).
 		// An unknown invitation link answers its own page (404) to everyone.
@@ -251,6 +285,16 @@ func formReq(path, body string) req {
 func staffPages(status int) outcomes {
 	return all(status).with(403, "patient", "proxy").with(303, "anonymous")
 }
+
+// auditPages gives the roles that read the audit trail status, other
+// staff and portal users 403 and anonymous visitors the sign-in redirect.
+func auditPages(status int) outcomes {
+	return staffPages(403).with(status, "admin", "compliance", "other_admin")
+}
+
+// adminPages gives administrators (of either practice) status, other
+// staff and portal users 403 and anonymous visitors the sign-in redirect.
+func adminPages(status int) outcomes { return staffPages(403).with(status, "admin", "other_admin") }
 
 // conv1Pages is conv1Access for the staff pages.
 func conv1Pages(ok int) outcomes {
@@ -306,12 +350,19 @@ var unaudited = map[string]bool{
 	// One's own notification switches: no patient data.
 	"GET /api/v1/me/notification-preferences": true,
 	// Notification settings: the practice's wording and who is on call.
-	"GET /api/v1/notification-templates": true, "GET /api/v1/on-call": true,
+	"GET /api/v1/notification-templates": true, "GET /api/v1/on-call": true, "GET /api/v1/session-policy": true,
 	// Pages that show no patient data: forms, and sign-in (audited itself
 	// when it is tried).
 	"GET /login": true, "GET /login/code": true, "GET /mfa/enroll": true, "GET /patients": true,
 	// The portal's new-message form, and one's own notification switches.
 	"GET /portal/new": true, "GET /portal/settings": true,
+	// The compliance verification's form (running it is audited).
+	"GET /compliance/verify": true,
+	// The staff list (no patient data, like GET /api/v1/on-call), and the
+	// admin console's pages over staff, departments and the permission
+	// matrix; the console's changes are audited by the cores they share
+	// with the API.
+	"GET /api/v1/users": true, "GET /admin/users": true, "GET /admin/departments": true, "GET /admin/permissions": true,
 }
 
 // auditCount counts every audit entry in the store.

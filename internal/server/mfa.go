@@ -22,7 +22,11 @@ func (s *Server) startSession(r *http.Request, u *sotto.User, also func(*store.T
 		return "", time.Time{}, &sotto.Error{Kind: sotto.KindInternal, Op: "server.startSession", Err: err}
 	}
 	now := s.now().UTC()
-	expires = sessionPolicy(u.Role).ExpiresAt(now, now)
+	policy, err := s.policyFor(r.Context(), u.OrgID, u.Role)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	expires = policy.ExpiresAt(now, now)
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
 		if also != nil {
 			if err := also(tx); err != nil {

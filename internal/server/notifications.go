@@ -62,11 +62,8 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		f.Limit = n
 	}
-	list, err := s.db.Notifications(r.Context(), c.user.OrgID, f)
+	list, err := s.notificationsOf(r, c, f)
 	if err != nil {
-		return err
-	}
-	if err := s.auditNotificationsView(r, c); err != nil {
 		return err
 	}
 	next := ""
@@ -80,19 +77,42 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, c *ca
 	return nil
 }
 
+// notificationsOf lists c's organization's notifications matching f,
+// audited as a view of the notification records. Shared by the API and
+// the admin console.
+func (s *Server) notificationsOf(r *http.Request, c *caller, f store.NotificationFilter) ([]*sotto.Notification, error) {
+	list, err := s.db.Notifications(r.Context(), c.user.OrgID, f)
+	if err != nil {
+		return nil, err
+	}
+	return list, s.auditNotificationsView(r, c)
+}
+
 // retryNotification re-queues a failed notification (a dead letter) for a
 // fresh round of attempts.
 func (s *Server) retryNotification(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err := s.requireRole(r, c, isAdmin, sotto.AuditNotificationRetry); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	n, err := s.db.Notification(ctx, c.user.OrgID, r.PathValue("id"))
+	got, err := s.retryDeadLetter(r, c, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, got)
+	return nil
+}
+
+// retryDeadLetter re-queues failed or undelivered notification id of c's
+// organization for a fresh round of attempts, audited. Shared by the API
+// and the admin console.
+func (s *Server) retryDeadLetter(r *http.Request, c *caller, id string) (*sotto.Notification, error) {
+	ctx := r.Context()
+	n, err := s.db.Notification(ctx, c.user.OrgID, id)
+	if err != nil {
+		return nil, err
+	}
 	if n.Status != sotto.NotifyFailed && n.Status != sotto.NotifyUndelivered {
-		return &sotto.Error{Kind: sotto.KindConflict, Code: "not_failed", Msg: "Only a failed or undelivered notification can be retried."}
+		return nil, &sotto.Error{Kind: sotto.KindConflict, Code: "not_failed", Msg: "Only a failed or undelivered notification can be retried."}
 	}
 	var got *sotto.Notification
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
@@ -106,10 +126,9 @@ func (s *Server) retryNotification(w http.ResponseWriter, r *http.Request, c *ca
 		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditNotificationRetry, "notification", n.ID, n.PatientID))
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, got)
-	return nil
+	return got, nil
 }
 
 // notificationReport counts notifications by channel and status over the
@@ -127,12 +146,8 @@ func (s *Server) notificationReport(w http.ResponseWriter, r *http.Request, c *c
 		}
 		days = n
 	}
-	since := s.now().Add(-time.Duration(days) * 24 * time.Hour)
-	counts, err := s.db.NotificationCounts(r.Context(), c.user.OrgID, since)
+	since, counts, err := s.deliveryCounts(r, c, days)
 	if err != nil {
-		return err
-	}
-	if err := s.auditNotificationsView(r, c); err != nil {
 		return err
 	}
 	type row struct {
@@ -160,6 +175,19 @@ func (s *Server) notificationReport(w http.ResponseWriter, r *http.Request, c *c
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"since": since, "days": days, "channels": out})
 	return nil
+}
+
+// deliveryCounts counts c's organization's notifications of the last days
+// days by channel and status, audited as a view of the notification
+// records: the core of the delivery report, shared by the API and the
+// admin console. It returns the start of the period too.
+func (s *Server) deliveryCounts(r *http.Request, c *caller, days int) (time.Time, map[string]map[sotto.NotificationStatus]int, error) {
+	since := s.now().Add(-time.Duration(days) * 24 * time.Hour)
+	counts, err := s.db.NotificationCounts(r.Context(), c.user.OrgID, since)
+	if err != nil {
+		return since, nil, err
+	}
+	return since, counts, s.auditNotificationsView(r, c)
 }
 
 // messageNotifications shows staff how a message's notifications fared.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -71,11 +72,22 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, c *caller
 	if err := s.requireRole(r, c, isAdmin, sotto.AuditConfigChange); err != nil {
 		return err
 	}
-	own, err := s.db.NotifyTemplates(r.Context(), c.user.OrgID)
+	views, err := s.templateViews(r.Context(), c.user.OrgID)
 	if err != nil {
 		return err
 	}
-	out := templateList{Templates: []templateView{}, Channels: s.channels()}
+	writeJSON(w, http.StatusOK, templateList{Templates: views, Channels: s.channels()})
+	return nil
+}
+
+// templateViews describes every kind in every shipped language for
+// organization orgID. Shared by the API and the admin console.
+func (s *Server) templateViews(ctx context.Context, orgID string) ([]templateView, error) {
+	own, err := s.db.NotifyTemplates(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := []templateView{}
 	for _, kind := range notify.Kinds() {
 		for _, lang := range notify.Languages() {
 			var mine *store.NotifyTemplate
@@ -84,18 +96,22 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, c *caller
 			}
 			v, err := s.templateView(kind, lang, mine)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			out.Templates = append(out.Templates, v)
+			out = append(out, v)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 // templatePath reads and checks the kind and language of the path.
 func templatePath(r *http.Request) (notify.Kind, string, error) {
-	kind, lang := notify.Kind(r.PathValue("kind")), r.PathValue("lang")
+	return templateKey(r.PathValue("kind"), r.PathValue("lang"))
+}
+
+// templateKey checks a template's kind and language.
+func templateKey(k, lang string) (notify.Kind, string, error) {
+	kind := notify.Kind(k)
 	if !kind.Valid() {
 		return "", "", &sotto.Error{Kind: sotto.KindNotFound, Msg: "Unknown notification kind."}
 	}
@@ -124,9 +140,22 @@ func (s *Server) putTemplate(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	t, err := notify.ParseTemplate(kind, lang, req.Text)
+	v, err := s.saveTemplate(r, c, kind, lang, req.Text)
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// saveTemplate parses text as the organization's own template of kind in
+// lang (refusing any variable the kind does not allow) and stores it,
+// audited as a configuration change. Shared by the API and the admin
+// console.
+func (s *Server) saveTemplate(r *http.Request, c *caller, kind notify.Kind, lang, text string) (templateView, error) {
+	t, err := notify.ParseTemplate(kind, lang, text)
+	if err != nil {
+		return templateView{}, err
 	}
 	own := store.NotifyTemplate{Kind: string(kind), Lang: lang, Text: t.Text(), UpdatedBy: c.user.ID}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
@@ -137,14 +166,9 @@ func (s *Server) putTemplate(w http.ResponseWriter, r *http.Request, c *caller) 
 		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditConfigChange, "notify_template", own.Kind+"/"+lang, ""))
 	})
 	if err != nil {
-		return err
+		return templateView{}, err
 	}
-	v, err := s.templateView(kind, lang, &own)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return s.templateView(kind, lang, &own)
 }
 
 // deleteTemplate returns a kind and language to the shipped default.
@@ -156,17 +180,23 @@ func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
-	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
+	if err := s.restoreTemplate(r, c, kind, lang); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// restoreTemplate returns the organization's template of kind in lang to
+// the shipped default (not found when it has no own text), audited as a
+// configuration change. Shared by the API and the admin console.
+func (s *Server) restoreTemplate(r *http.Request, c *caller, kind notify.Kind, lang string) error {
+	return s.db.Write(r.Context(), func(tx *store.Tx) error {
 		if err := tx.DeleteNotifyTemplate(c.user.OrgID, string(kind), lang); err != nil {
 			return err
 		}
 		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditConfigChange, "notify_template", string(kind)+"/"+lang, ""))
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 // onCallBody is the body of PUT /api/v1/on-call and, as on_call, the
@@ -203,20 +233,38 @@ func (s *Server) putOnCall(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	oc, err := s.setOnCall(r, c, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"on_call": oc})
+	return nil
+}
+
+// errOnCallUser and errOnCallPhone refuse an on-call setting.
+var (
+	errOnCallUser  = &sotto.Error{Kind: sotto.KindInvalid, Msg: "user_id must name an active staff member."}
+	errOnCallPhone = &sotto.Error{Kind: sotto.KindInvalid, Msg: "phone must be a phone number in E.164 form, e.g. +15005550100."}
+)
+
+// setOnCall makes req.UserID, an active staff member of c's organization,
+// the one on call, reached at req.Phone (optional), audited as a
+// configuration change. Shared by the API and the admin console.
+func (s *Server) setOnCall(r *http.Request, c *caller, req onCallBody) (store.OnCall, error) {
 	if !store.ValidID(req.UserID) {
-		return sotto.Errorf(sotto.KindInvalid, "user_id must name an active staff member.")
+		return store.OnCall{}, errOnCallUser
 	}
 	u, err := s.db.User(r.Context(), c.user.OrgID, req.UserID)
 	if sotto.ErrorKind(err) == sotto.KindNotFound || (err == nil && (!u.Role.IsStaff() || u.Disabled)) {
-		return sotto.Errorf(sotto.KindInvalid, "user_id must name an active staff member.")
+		return store.OnCall{}, errOnCallUser
 	}
 	if err != nil {
-		return err
+		return store.OnCall{}, err
 	}
 	oc := store.OnCall{UserID: u.ID}
 	if req.Phone != "" {
 		if oc.Phone, err = sotto.NormalizePhone(req.Phone); err != nil {
-			return sotto.Errorf(sotto.KindInvalid, "phone must be a phone number in E.164 form, e.g. +15005550100.")
+			return store.OnCall{}, errOnCallPhone
 		}
 	}
 	err = s.db.Write(r.Context(), func(tx *store.Tx) error {
@@ -227,13 +275,12 @@ func (s *Server) putOnCall(w http.ResponseWriter, r *http.Request, c *caller) er
 		return audit.Append(tx, s.targetEvent(r, c, sotto.AuditConfigChange, "on_call", u.ID, ""))
 	})
 	if err != nil {
-		return err
+		return store.OnCall{}, err
 	}
 	if n := s.cfg.Notify.Notifier; n != nil {
 		n.ForgetStaffAlerts(c.user.OrgID)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"on_call": oc})
-	return nil
+	return oc, nil
 }
 
 // deleteOnCall records that nobody is on call.
@@ -241,6 +288,16 @@ func (s *Server) deleteOnCall(w http.ResponseWriter, r *http.Request, c *caller)
 	if err := s.requireRole(r, c, isAdmin, sotto.AuditConfigChange); err != nil {
 		return err
 	}
+	if err := s.clearOnCall(r, c); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// clearOnCall records that nobody is on call, audited as a configuration
+// change. Shared by the API and the admin console.
+func (s *Server) clearOnCall(r *http.Request, c *caller) error {
 	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
 		if err := tx.ClearOnCall(c.user.OrgID); err != nil {
 			return err
@@ -253,6 +310,5 @@ func (s *Server) deleteOnCall(w http.ResponseWriter, r *http.Request, c *caller)
 	if n := s.cfg.Notify.Notifier; n != nil {
 		n.ForgetStaffAlerts(c.user.OrgID)
 	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

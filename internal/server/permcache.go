@@ -8,47 +8,51 @@ import (
 	"sotto"
 )
 
-// permsTTL bounds how long a cached permission matrix is trusted: a change
-// made through another node is seen within it; one made here at once.
-const permsTTL = 30 * time.Second
+// orgTTL bounds how long a cached organization setting is trusted: a
+// change made through another node is seen within it; one made here at
+// once.
+const orgTTL = 30 * time.Second
 
-// permCache shares each organization's permission matrix between requests
-// and live streams (a matrix is a few kilobytes; one per stream adds up).
-// Cached matrices are never modified.
-type permCache struct {
+// orgCache shares one setting per organization between requests and live
+// streams (the permission matrix, the session policy). Cached values are
+// never modified.
+type orgCache[T any] struct {
 	mu sync.Mutex
-	m  map[string]permEntry
+	m  map[string]orgEntry[T]
 }
 
-type permEntry struct {
-	p       sotto.Permissions
+type orgEntry[T any] struct {
+	v       T
 	fetched time.Time
 }
 
-// get returns orgID's matrix, loading it through load when absent or stale.
-func (c *permCache) get(ctx context.Context, orgID string, now time.Time, load func(context.Context, string) (sotto.Permissions, error)) (sotto.Permissions, error) {
+// get returns orgID's value, loading it through load when absent or stale.
+func (c *orgCache[T]) get(ctx context.Context, orgID string, now time.Time, load func(context.Context, string) (T, error)) (T, error) {
 	c.mu.Lock()
 	e, ok := c.m[orgID]
 	c.mu.Unlock()
-	if ok && now.Sub(e.fetched) < permsTTL && now.Sub(e.fetched) >= 0 {
-		return e.p, nil
+	if ok && now.Sub(e.fetched) < orgTTL && now.Sub(e.fetched) >= 0 {
+		return e.v, nil
 	}
-	p, err := load(ctx, orgID)
+	v, err := load(ctx, orgID)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = map[string]permEntry{}
+		c.m = map[string]orgEntry[T]{}
 	}
-	c.m[orgID] = permEntry{p: p, fetched: now}
+	c.m[orgID] = orgEntry[T]{v: v, fetched: now}
 	c.mu.Unlock()
-	return p, nil
+	return v, nil
 }
 
-// forget drops orgID's cached matrix, after a change.
-func (c *permCache) forget(orgID string) {
+// forget drops orgID's cached value, after a change.
+func (c *orgCache[T]) forget(orgID string) {
 	c.mu.Lock()
 	delete(c.m, orgID)
 	c.mu.Unlock()
 }
+
+// permCache caches each organization's permission matrix.
+type permCache = orgCache[sotto.Permissions]

@@ -33,20 +33,26 @@ func (s *Server) putPermissions(w http.ResponseWriter, r *http.Request, c *calle
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.Permissions == nil {
+	if err := s.savePermissions(r, c, req.Permissions); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, req)
+	return nil
+}
+
+// savePermissions validates p and stores it as c's organization's matrix,
+// audited as a permission change. Shared by the API and the admin console.
+func (s *Server) savePermissions(r *http.Request, c *caller, p sotto.Permissions) error {
+	if p == nil {
 		return sotto.Errorf(sotto.KindInvalid, "permissions is required.")
 	}
 	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
-		if err := tx.SetPermissions(c.user.OrgID, req.Permissions); err != nil {
+		if err := tx.SetPermissions(c.user.OrgID, p); err != nil {
 			return err
 		}
 		ev := s.targetEvent(r, c, sotto.AuditPermissionChange, "org", c.user.OrgID, "")
 		return audit.Append(tx, ev)
 	})
 	s.perms.forget(c.user.OrgID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, req)
-	return nil
+	return err
 }

@@ -51,10 +51,11 @@ type Server struct {
 	started   time.Time
 	patterns  []string
 	now       func() time.Time
-	throttle  *auth.Throttle // sign-in attempts, per account and per client address
-	hub       *realtime.Hub  // live events to WebSocket sessions
-	perms     permCache      // each organization's permission matrix
-	delivered *recentSet     // message/user pairs whose delivery is already being recorded
+	throttle  *auth.Throttle               // sign-in attempts, per account and per client address
+	hub       *realtime.Hub                // live events to WebSocket sessions
+	perms     permCache                    // each organization's permission matrix
+	idle      orgCache[store.IdleTimeouts] // each organization's automatic logoff
+	delivered *recentSet                   // message/user pairs whose delivery is already being recorded
 
 	dummyOnce sync.Once
 	dummy     string // password hash verified when the account does not exist

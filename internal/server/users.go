@@ -30,30 +30,36 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c *caller) er
 	if req.Disabled == nil {
 		return sotto.Errorf(sotto.KindInvalid, "Send disabled: true or false.")
 	}
-	id := r.PathValue("id")
-	if id == c.user.ID && *req.Disabled {
-		return sotto.Errorf(sotto.KindInvalid, "You cannot disable your own account.")
+	u, err := s.setUserDisabled(r, c, r.PathValue("id"), *req.Disabled)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// setUserDisabled disables or re-enables user id of c's organization and
+// returns the user; disabling ends their sessions at once. Admins cannot
+// disable themselves. Audited. Shared by the API and the admin console.
+func (s *Server) setUserDisabled(r *http.Request, c *caller, id string, disabled bool) (*sotto.User, error) {
+	if id == c.user.ID && disabled {
+		return nil, sotto.Errorf(sotto.KindInvalid, "You cannot disable your own account.")
 	}
 	action := sotto.AuditUserUpdate
-	if *req.Disabled {
+	if disabled {
 		action = sotto.AuditUserDisable
 	}
 	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
-		if err := tx.SetUserDisabled(c.user.OrgID, id, *req.Disabled); err != nil {
+		if err := tx.SetUserDisabled(c.user.OrgID, id, disabled); err != nil {
 			return err
 		}
 		ev := s.targetEvent(r, c, action, "user", id, "")
 		return audit.Append(tx, ev)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	u, err := s.db.User(r.Context(), c.user.OrgID, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, u)
-	return nil
+	return s.db.User(r.Context(), c.user.OrgID, id)
 }
 
 // revokedResponse says how many sessions ended.
@@ -67,21 +73,37 @@ func (s *Server) endUserSessions(w http.ResponseWriter, r *http.Request, c *call
 	if err := s.requireRole(r, c, isAdmin, sotto.AuditSignOut); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if _, err := s.db.User(r.Context(), c.user.OrgID, id); err != nil {
+	n, err := s.endSessionsOf(r, c, r.PathValue("id"))
+	if err != nil {
 		return err
 	}
-	return s.revokeAll(w, r, c, id)
+	writeJSON(w, http.StatusOK, revokedResponse{Revoked: n})
+	return nil
+}
+
+// endSessionsOf ends every session of user id of c's organization (another
+// organization's user is not found) and returns how many ended. Shared by
+// the API and the admin console.
+func (s *Server) endSessionsOf(r *http.Request, c *caller, id string) (int64, error) {
+	if _, err := s.db.User(r.Context(), c.user.OrgID, id); err != nil {
+		return 0, err
+	}
+	return s.revokeSessions(r, c, id)
 }
 
 // logoutEverywhere ends every session of the caller, on every device.
 func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request, c *caller) error {
-	return s.revokeAll(w, r, c, c.user.ID)
+	n, err := s.revokeSessions(r, c, c.user.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, revokedResponse{Revoked: n})
+	return nil
 }
 
-// revokeAll ends every session of user id and audits it as a sign-out of
-// that user by the caller.
-func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request, c *caller, id string) error {
+// revokeSessions ends every session of user id and audits it as a
+// sign-out of that user by the caller.
+func (s *Server) revokeSessions(r *http.Request, c *caller, id string) (int64, error) {
 	var n int64
 	err := s.db.Write(r.Context(), func(tx *store.Tx) error {
 		var err error
@@ -91,11 +113,7 @@ func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request, c *caller, id
 		ev := s.targetEvent(r, c, sotto.AuditSignOut, "user", id, "")
 		return audit.Append(tx, ev)
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, revokedResponse{Revoked: n})
-	return nil
+	return n, err
 }
 
 // passwordChange is the body of POST /api/v1/me/password.

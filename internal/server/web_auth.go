@@ -29,14 +29,19 @@ type enrollPage struct {
 // the code field is tried as a recovery code.
 var totpShape = regexp.MustCompile(`^[0-9]{6}$`)
 
-// home sends a signed-in patient or proxy to the portal and everyone else
-// to the inbox (which sends the signed-out on to the sign-in page).
+// home sends a signed-in patient or proxy to the portal, staff to their
+// landing page (staffHome) and the signed-out to the inbox (which sends
+// them on to the sign-in page).
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
-	if u, _, err := s.authenticate(r); err == nil && !u.Role.IsStaff() {
+	u, _, err := s.authenticate(r)
+	switch {
+	case err == nil && !u.Role.IsStaff():
 		http.Redirect(w, r, "/portal", http.StatusSeeOther)
-		return nil
+	case err == nil:
+		http.Redirect(w, r, staffHome(u.Role), http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 	}
-	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 	return nil
 }
 
@@ -83,7 +88,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/portal", http.StatusSeeOther)
 		return nil
 	}
-	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+	http.Redirect(w, r, staffHome(u.Role), http.StatusSeeOther)
 	return nil
 }
 

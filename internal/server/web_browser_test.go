@@ -106,26 +106,7 @@ func TestStaffInboxInBrowser(t *testing.T) {
 		t.Fatalf("sign-in page CSP = %q", got)
 	}
 
-	var mu sync.Mutex
-	var console []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			console = append(console, m.String())
-			mu.Unlock()
-		}
-	}()
-	err = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe})
-		return err
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkPage := watchPage(t, ctx)
 
 	// Sign in with password and code.
 	err = chromedp.Do(ctx,
@@ -204,17 +185,47 @@ func TestStaffInboxInBrowser(t *testing.T) {
 		t.Fatalf("the patient's view of the thread is wrong: %s", msgs.raw)
 	}
 
-	// No CSP violation anywhere.
-	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__csp.length`)); err != nil || n != 0 {
-		v, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp`))
-		t.Fatalf("CSP violations on the page: %v (%v)", v, err)
+	checkPage()
+	w.assertNoPHILogged()
+}
+
+// watchPage records ctx's console and, on every page it opens, CSP
+// violations; the function it returns fails the test if there were any
+// (or a script threw). Callers: the browser tests, once at the end.
+func watchPage(t *testing.T, ctx context.Context) func() {
+	t.Helper()
+	var mu sync.Mutex
+	var console []string
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			console = append(console, m.String())
+			mu.Unlock()
+		}
+	}()
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, m := range console {
-		if strings.Contains(m, "Content Security Policy") || strings.HasPrefix(m, "exception") {
-			t.Errorf("console: %s", m)
+	return func() {
+		t.Helper()
+		if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__csp.length`)); err != nil || n != 0 {
+			v, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp`))
+			t.Fatalf("CSP violations on the page: %v (%v)", v, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range console {
+			if strings.Contains(m, "Content Security Policy") || strings.HasPrefix(m, "exception") {
+				t.Errorf("console: %s", m)
+			}
 		}
 	}
-	w.assertNoPHILogged()
 }

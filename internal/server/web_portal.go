@@ -85,7 +85,7 @@ func (s *Server) portalUserOf(r *http.Request, c *caller) (*portalUser, error) {
 func (s *Server) portalView(pu *portalUser, title, nav string, data any) *web.Page {
 	return &web.Page{L: pu.l, Title: title, Nav: nav, Brand: pu.practice, Data: data,
 		User:        &web.User{Name: pu.user.Name, Role: "role." + string(pu.user.Role)},
-		IdleSeconds: int(sessionPolicy(pu.user.Role).Idle.Seconds())}
+		IdleSeconds: int(pu.idle.Seconds())}
 }
 
 // portalFailed answers err, a portal handler's error, when it is about

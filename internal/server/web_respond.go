@@ -44,7 +44,7 @@ func (s *Server) staffPage(h authedFunc) handlerFunc {
 func (s *Server) staffView(r *http.Request, c *caller, title, nav string, data any) *web.Page {
 	return &web.Page{L: s.locale(r), Title: title, Nav: nav, Data: data,
 		User:        &web.User{Name: c.user.Name, Role: "role." + string(c.user.Role)},
-		IdleSeconds: int(sessionPolicy(c.user.Role).Idle.Seconds())}
+		IdleSeconds: int(c.idle.Seconds())}
 }
 
 // errorPage is the data of the error page.

@@ -25,6 +25,12 @@ func (s *Server) webRoutes() {
 	s.page("GET /patients", s.staffPage(s.patientsPage))
 	s.page("POST /patients", s.staffPage(s.patientsSearch))
 	s.page("GET /patients/{id}", s.staffPage(s.patientPage))
+	s.page("GET /compliance", s.staffPage(s.complianceAudit))
+	s.page("POST /compliance", s.staffPage(s.complianceFindPatient))
+	s.page("GET /compliance/patients/{id}", s.staffPage(s.compliancePatient))
+	s.page("GET /compliance/verify", s.staffPage(s.complianceVerifyForm))
+	s.page("POST /compliance/verify", s.staffPage(s.complianceVerify))
+	s.page("GET /compliance/break-glass", s.staffPage(s.complianceBreakGlass))
 	s.page("GET /invite/{token}", s.inviteForm)
 	s.page("POST /invite/{token}", s.inviteSubmit)
 	s.page("GET /portal", s.portalPage(s.portalHome))
@@ -34,6 +40,7 @@ func (s *Server) webRoutes() {
 	s.page("POST /portal/c/{id}/messages", s.portalPage(s.portalReply))
 	s.page("GET /portal/settings", s.portalPage(s.portalSettings))
 	s.page("POST /portal/settings", s.portalPage(s.portalSettingsSubmit))
+	s.adminRoutes()
 }
 
 // isWebPage reports whether route pattern is one of the web application's
@@ -41,7 +48,7 @@ func (s *Server) webRoutes() {
 // describe.
 func isWebPage(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
-	for _, p := range []string{"/{$}", "/login", "/logout", "/mfa/", "/inbox", "/patients", "/portal", "/invite"} {
+	for _, p := range []string{"/{$}", "/login", "/logout", "/mfa/", "/inbox", "/patients", "/portal", "/invite", "/compliance", "/admin"} {
 		if path == p || strings.HasPrefix(path, p+"/") || (strings.HasSuffix(p, "/") && strings.HasPrefix(path, p)) {
 			return true
 		}

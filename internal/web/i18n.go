@@ -13,11 +13,16 @@ var Languages = []string{"en", "es"}
 // catalogs maps a language to its messages, keyed by message id.
 var catalogs = map[string]map[string]string{"en": catalogEN, "es": catalogES}
 
-// The patient portal's messages live in their own files; they join the
-// catalogs once, before any page renders.
+// The patient portal's, the compliance pages' and the admin console's
+// messages live in their own files; they join the catalogs once, before
+// any page renders.
 func init() {
 	maps.Copy(catalogEN, catalogPortalEN)
 	maps.Copy(catalogES, catalogPortalES)
+	maps.Copy(catalogEN, catalogAdminEN)
+	maps.Copy(catalogES, catalogAdminES)
+	maps.Copy(catalogEN, catalogComplianceEN)
+	maps.Copy(catalogES, catalogComplianceES)
 }
 
 // Locale is how one viewer sees a page: their language, their time zone

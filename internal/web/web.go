@@ -27,6 +27,15 @@ var staticFiles embed.FS
 // pageNames are the pages; each is parsed with layout.html.
 var pageNames = []string{"setup", "setup-done", "message", "error", "login", "login-code", "mfa-enroll", "mfa-codes", "inbox", "patients", "patient"}
 
+// compliancePageNames are the compliance pages (the audit trail, its
+// verification and the break-glass review), parsed like pageNames.
+var compliancePageNames = []string{"compliance-audit", "compliance-verify", "compliance-break-glass"}
+
+// adminPageNames are the admin console's pages (staff accounts,
+// departments, the permission matrix, notifications), parsed like
+// pageNames: with layout.html, under the staff header.
+var adminPageNames = []string{"admin-home", "admin-users", "admin-departments", "admin-permissions", "admin-notifications"}
+
 // portalPageNames are the patient portal's pages; each is parsed with
 // layout.html and portal-parts.html, which redefines the layout's "top"
 // block (the header and the logoff warning) for patients.
@@ -84,7 +93,7 @@ type threadArgs struct {
 // NewRenderer parses every page with the shared layout.
 func NewRenderer() (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}}
-	for _, name := range append(slices.Clone(pageNames), portalPageNames...) {
+	for _, name := range slices.Concat(pageNames, portalPageNames, compliancePageNames, adminPageNames) {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
 		if slices.Contains(portalPageNames, name) {
 			files = append(files, "templates/portal-parts.html")

@@ -1,0 +1,80 @@
+package web
+
+// catalogAdminES holds the Spanish messages of the admin console, merged
+// into catalogES (i18n.go).
+var catalogAdminES = map[string]string{
+	"admin.title_home": "Administración", "admin.title_users": "Cuentas del personal", "admin.title_departments": "Departamentos",
+	"admin.title_permissions": "Permisos", "admin.title_notifications": "Notificaciones",
+	"admin.nav_admin": "Administración", "admin.nav_label": "Administración",
+	"admin.nav.home": "Resumen", "admin.nav.users": "Personal", "admin.nav.departments": "Departamentos",
+	"admin.nav.permissions": "Permisos", "admin.nav.notifications": "Notificaciones",
+
+	"admin.done.disabled": "La cuenta está desactivada y su sesión se cerró en todos los dispositivos.", "admin.done.enabled": "La cuenta está activa de nuevo.",
+	"admin.done.signed_out": "La sesión de la cuenta se cerró en todos los dispositivos.", "admin.done.member_added": "El departamento tiene un nuevo miembro.",
+	"admin.done.member_removed": "El miembro salió del departamento.", "admin.done.permissions_saved": "Los permisos se guardaron. Se aplican de inmediato.",
+	"admin.done.template_saved": "Se guardó su texto.", "admin.done.template_restored": "Se restableció el texto predeterminado.",
+	"admin.done.on_call_set": "Se guardó la guardia.", "admin.done.on_call_cleared": "Ahora nadie está de guardia.",
+	"admin.done.retried": "La notificación se volverá a enviar.",
+
+	"admin.home_intro": "Administre las cuentas del personal, los departamentos, los permisos y las notificaciones de su consultorio. Cada cambio queda registrado en la auditoría.",
+	"admin.home_users": "Activas: %d", "admin.home_disabled": "desactivadas: %d",
+	"admin.home_depts": "Colas de la bandeja: %d", "admin.home_perms": "Quién puede leer, responder, asignar, cerrar y exportar cada tipo de conversación",
+	"admin.home_failed":    "Fallidas en los últimos %d días: %d",
+	"admin.home_no_faults": "Nada falló en los últimos %d días.",
+
+	"admin.users_intro":   "Las cuentas del personal se crean con el comando sotto admin. Al desactivar una cuenta se cierra su sesión en todos los dispositivos; puede activarla de nuevo más tarde.",
+	"admin.users_caption": "Cuentas del personal: %d", "admin.users_empty": "Todavía no hay cuentas del personal.",
+	"admin.col_name": "Nombre", "admin.col_email": "Correo", "admin.col_role": "Función", "admin.col_departments": "Departamentos",
+	"admin.col_mfa": "Aplicación de autenticación", "admin.col_status": "Estado", "admin.col_actions": "Acciones",
+	"admin.mfa_yes": "Configurada", "admin.mfa_no": "Sin configurar", "admin.status_active": "Activa", "admin.status_disabled": "Desactivada",
+	"admin.none": "Ninguno", "admin.you": "Es usted",
+	"admin.disable": "Desactivar", "admin.enable": "Activar de nuevo", "admin.sign_out": "Cerrar sesión en todas partes",
+
+	"admin.depts_intro": "Cada departamento es una cola de la bandeja: sus miembros ven y responden sus conversaciones.",
+	"admin.depts_empty": "Todavía no hay departamentos. Créelos con el comando sotto admin (create-department).",
+	"admin.members":     "Miembros", "admin.no_members": "Nadie todavía. Agregue a alguien del personal abajo.", "admin.remove": "Quitar",
+	"admin.add_member": "Agregar a alguien del personal", "admin.add": "Agregar", "admin.everyone_in": "Todo el personal activo ya está en este departamento.",
+	"admin.disabled_mark": "(desactivada)",
+
+	"admin.perms_intro": "Marque lo que cada función puede hacer con cada tipo de conversación. Los pacientes y sus representantes no aparecen: solo leen y responden en sus propias conversaciones.",
+	"admin.perms_hint":  "Al guardar se reemplaza toda la tabla y se aplica de inmediato a todas las personas de cada función. El cambio queda registrado en la auditoría.",
+	"admin.perms_cell":  "%s, %s: %s", "admin.perms_save": "Guardar permisos", "admin.not_applicable": "No aplica",
+	"admin.action.read": "Leer", "admin.action.reply": "Responder", "admin.action.assign": "Asignar", "admin.action.close": "Cerrar",
+	"admin.action.share_lab_result": "Compartir resultados", "admin.action.export": "Exportar",
+
+	"admin.tpl_heading": "Textos",
+	"admin.tpl_intro":   "Las notificaciones nunca contienen datos de pacientes: solo avisan que algo espera en sotto. Escriba el texto de su consultorio o use el predeterminado.",
+	"admin.tpl_vars":    "Variables que puede usar: %s", "admin.tpl_text": "Texto en %s",
+	"admin.tpl_custom": "Texto propio", "admin.tpl_default": "Texto predeterminado", "admin.tpl_changed": "cambiado %s",
+	"admin.tpl_baa":     "Usa la fecha u hora de la cita: solo puede enviarlo un canal con un acuerdo de socio comercial (BAA).",
+	"admin.tpl_refused": "Estos canales lo rechazarían:", "admin.tpl_save": "Guardar", "admin.tpl_restore": "Restablecer el predeterminado",
+	"admin.tpl_err_var":       "%s no se puede usar en esta notificación. Puede usar: %s.",
+	"admin.tpl_err_empty":     "Escriba el texto de la notificación. Puede usar: %s.",
+	"admin.tpl_err_other":     "Este texto no se puede guardar: %s Variables que puede usar: %s.",
+	"admin.tkind.new_message": "Mensaje nuevo", "admin.tkind.invitation": "Invitación", "admin.tkind.appointment_reminder": "Recordatorio de cita",
+	"admin.tkind.one_time_code": "Código de acceso", "admin.tkind.staff_item": "Elemento nuevo para el personal", "admin.tkind.staff_urgent": "Elemento urgente para el personal",
+
+	"admin.ch_heading": "Canales", "admin.ch_intro": "Los canales son ajustes del servidor: pida el cambio a quien administra sotto.",
+	"admin.ch_none":     "Este servidor no tiene ningún canal de notificación configurado, así que no se envía nada.",
+	"admin.col_channel": "Canal", "admin.col_configured": "Configurado", "admin.col_baa": "BAA firmado", "admin.col_refuses": "Textos que rechazaría",
+	"admin.yes": "Sí", "admin.no": "No",
+	"admin.channel.sms": "Mensaje de texto (SMS)", "admin.channel.email": "Correo", "admin.channel.push": "Push", "admin.channel.log": "Buzón de demostración",
+
+	"admin.oncall_heading": "Guardia",
+	"admin.oncall_intro":   "La persona de guardia recibe los mensajes urgentes de pacientes por push y, con un número, por mensaje de texto.",
+	"admin.oncall_now":     "%s está de guardia.", "admin.oncall_phone": "Los mensajes urgentes van al %s.", "admin.oncall_push": "Sin número: solo push.",
+	"admin.oncall_nobody": "Nadie está de guardia.", "admin.oncall_person": "Quién está de guardia",
+	"admin.oncall_number":      "Número móvil para mensajes urgentes (opcional)",
+	"admin.oncall_number_hint": "En formato internacional, por ejemplo +1 500 555 0100. Déjelo vacío para usar solo push.",
+	"admin.oncall_save":        "Guardar", "admin.oncall_clear": "Nadie está de guardia",
+	"admin.oncall_err_user":  "Elija a alguien activo del personal.",
+	"admin.oncall_err_phone": "sotto no puede enviar mensajes a este número. Escríbalo en formato internacional, por ejemplo +1 500 555 0100, o déjelo vacío para usar solo push.",
+
+	"admin.dl_heading": "Notificaciones fallidas",
+	"admin.dl_intro":   "Notificaciones que no se pudieron enviar tras todos los intentos. Corrija la causa (a menudo los ajustes del canal o la dirección registrada) y vuelva a intentarlo.",
+	"admin.dl_empty":   "No hay notificaciones fallidas. No hay nada que hacer.",
+	"admin.col_id":     "Notificación", "admin.col_kind": "Tipo", "admin.col_error": "Código de error", "admin.col_attempts": "Intentos",
+	"admin.col_when": "Último intento", "admin.retry": "Reintentar",
+	"admin.nkind.new_message": "Mensaje nuevo", "admin.nkind.unread_nudge": "Recordatorio de no leído", "admin.nkind.staff_queue": "Cola del personal",
+	"admin.nkind.invitation": "Invitación",
+}
