@@ -3,27 +3,33 @@ package audit
 import (
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"sotto"
 	"sotto/internal/store"
 )
 
-// Append validates e and appends it to its org's chain inside tx, the
+// Append validates e and appends it to its org's chain as part of tx, the
 // transaction of the action it records. It sets e.ID (always a new
-// UUIDv7), e.At (the store clock when zero; otherwise truncated to
-// microseconds, UTC), e.Seq, e.PrevHash and e.Hash, inserts the entry and
-// advances the org's chain head.
+// UUIDv7) and e.At (the store clock when zero; otherwise truncated to
+// microseconds, UTC) at once; the entry itself is written, with e.Seq,
+// e.PrevHash and e.Hash, when the batch that holds tx commits: the chain
+// of every organization in the batch is extended once (one head read, one
+// insert of all the batch's entries, one head update), in caller order.
+// e.Seq, e.PrevHash and e.Hash are set by the time the Write returns.
 //
 // Append is fail-closed: callers must return its error from their Write
-// function so that the action rolls back with its missing audit record.
-// On error, and if the surrounding transaction is rolled back, the fields
-// Append set on e describe nothing stored.
+// function; and if the entries cannot be written at commit, the whole
+// batch fails, so no action is stored without its audit record. If the
+// caller's function fails, its entries are dropped with its work.
 //
 // Callers: every package, inside its own store.DB.Write function. Errors:
-// KindInvalid from Validate (e is unchanged except for UserAgent cleaning),
-// KindInternal for database failures and for an org whose chain head is
-// missing while entries exist (tampering; see Verify).
+// KindInvalid from Validate (e is unchanged except for UserAgent
+// cleaning). The Write fails with KindInternal for database failures and
+// for an org whose chain head is missing while entries exist (tampering;
+// see Verify).
 func Append(tx *store.Tx, e *sotto.AuditEvent) error {
 	const op = "audit.Append"
 	if e == nil {
@@ -32,39 +38,109 @@ func Append(tx *store.Tx, e *sotto.AuditEvent) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	seq, prev, err := lockHead(tx, e.OrgID)
-	if err != nil {
-		return err
-	}
-	ev := *e
-	ev.ID = store.NewID()
-	if ev.At.IsZero() {
-		ev.At = tx.Now()
+	e.ID = store.NewID()
+	if e.At.IsZero() {
+		e.At = tx.Now()
 	} else {
-		ev.At = ev.At.UTC().Truncate(time.Microsecond)
+		e.At = e.At.UTC().Truncate(time.Microsecond)
 	}
-	ev.Seq = seq + 1
-	ev.PrevHash = prev
-	ev.Hash = EntryHash(&ev)
-	_, err = tx.Exec(`INSERT INTO audit_events (org_id, seq, id, at, actor_id, actor_role, action,
-		target_type, target_id, patient_id, outcome, source_ip, user_agent, request_id, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		ev.OrgID, ev.Seq, ev.ID, ev.At.UnixMicro(), ev.ActorID, ev.ActorRole, ev.Action,
-		ev.TargetType, ev.TargetID, ev.PatientID, ev.Outcome, ev.SourceIP, ev.UserAgent, ev.RequestID,
-		ev.PrevHash, ev.Hash)
-	if err != nil {
-		return internal(op, "insert entry", err)
-	}
-	res, err := tx.Exec(`UPDATE audit_heads SET seq = $1, hash = $2 WHERE org_id = $3 AND seq = $4`,
-		ev.Seq, ev.Hash, ev.OrgID, seq)
-	if err != nil {
-		return internal(op, "advance head", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return internal(op, "advance head", errors.New("chain head moved during append"))
-	}
-	*e = ev
+	e.Seq, e.PrevHash, e.Hash = 0, nil, nil
+	tx.Stage(chain{}, &pending{dst: e, ev: *e})
 	return nil
+}
+
+// pending is one staged entry: a copy to chain and write, and the
+// caller's event to tell its place in the chain.
+type pending struct {
+	dst *sotto.AuditEvent
+	ev  sotto.AuditEvent
+}
+
+// chain extends the organizations' hash chains with a batch's entries.
+type chain struct{}
+
+// appendRows is how many entries one INSERT statement writes.
+const appendRows = 32
+
+// auditColumns are the columns of an audit entry, in insert order.
+const auditColumns = `org_id, seq, id, at, actor_id, actor_role, action, target_type, target_id, patient_id, outcome, source_ip, user_agent, request_id, prev_hash, hash`
+
+// Flush implements store.Flusher: per organization, in the order of the
+// batch, it locks the chain head, chains the entries, inserts them and
+// advances the head.
+func (chain) Flush(tx *store.Tx, items []any) error {
+	const op = "audit.Append"
+	var orgs []string
+	byOrg := map[string][]*pending{}
+	for _, it := range items {
+		p := it.(*pending)
+		if _, ok := byOrg[p.ev.OrgID]; !ok {
+			orgs = append(orgs, p.ev.OrgID)
+		}
+		byOrg[p.ev.OrgID] = append(byOrg[p.ev.OrgID], p)
+	}
+	for _, org := range orgs {
+		ps := byOrg[org]
+		seq, prev, err := lockHead(tx, org)
+		if err != nil {
+			return err
+		}
+		for i, p := range ps {
+			p.ev.Seq, p.ev.PrevHash = seq+int64(i)+1, prev
+			p.ev.Hash = EntryHash(&p.ev)
+			prev = p.ev.Hash
+		}
+		for start := 0; start < len(ps); start += appendRows {
+			if err := insertEntries(tx, ps[start:min(start+appendRows, len(ps))]); err != nil {
+				return internal(op, "insert entry", err)
+			}
+		}
+		last := ps[len(ps)-1].ev
+		res, err := tx.Exec(`UPDATE audit_heads SET seq = $1, hash = $2 WHERE org_id = $3 AND seq = $4`, last.Seq, last.Hash, org, seq)
+		if err != nil {
+			return internal(op, "advance head", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return internal(op, "advance head", errors.New("chain head moved during append"))
+		}
+		for _, p := range ps {
+			p.dst.Seq, p.dst.PrevHash, p.dst.Hash = p.ev.Seq, p.ev.PrevHash, p.ev.Hash
+		}
+	}
+	return nil
+}
+
+// insertEntries writes ps in one statement. On SQLite its parameters are
+// plain "?": the driver looks each numbered parameter's name up in a list
+// as long as the statement's, which made binding a many-row insert
+// quadratic.
+func insertEntries(tx *store.Tx, ps []*pending) error {
+	positional := tx.Dialect() == store.SQLite
+	var b strings.Builder
+	b.WriteString(`INSERT INTO audit_events (` + auditColumns + `) VALUES `)
+	args := make([]any, 0, 16*len(ps))
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range 16 {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			if positional {
+				b.WriteByte('?')
+			} else {
+				b.WriteString("$" + strconv.Itoa(len(args)+c+1))
+			}
+		}
+		b.WriteByte(')')
+		e := &p.ev
+		args = append(args, e.OrgID, e.Seq, e.ID, e.At.UnixMicro(), e.ActorID, e.ActorRole, e.Action,
+			e.TargetType, e.TargetID, e.PatientID, e.Outcome, e.SourceIP, e.UserAgent, e.RequestID, e.PrevHash, e.Hash)
+	}
+	_, err := tx.Exec(b.String(), args...)
+	return err
 }
 
 // lockHead returns the org's chain head (seq 0 and the genesis hash for a
