@@ -77,6 +77,7 @@ const (
 	AuditUserUpdate         = "user.update"
 	AuditUserDisable        = "user.disable"
 	AuditDepartmentCreate   = "department.create"
+	AuditLocationCreate     = "location.create"
 	AuditDepartmentMember   = "department.member"
 	AuditPatientCreate      = "patient.create"
 	AuditPatientUpdate      = "patient.update"

@@ -102,6 +102,14 @@ func routeMatrix(w *world) map[string]routeCase {
 		"GET /api/v1/users":        {fixed(req{method: "GET", path: "/api/v1/users"}), signedIn(403).with(200, "admin", "other_admin")},
 		"POST /api/v1/me/password": {fixed(req{method: "POST", path: "/api/v1/me/password", body: "{", contentType: "application/json"}), signedIn(400)},
 		"GET /api/v1/me":           {fixed(req{method: "GET", path: "/api/v1/me"}), signedIn(200)},
+		"GET /api/v1/departments":  {fixed(req{method: "GET", path: "/api/v1/departments"}), signedIn(200).with(403, "patient", "proxy")},
+		"POST /api/v1/departments": {func(w *world, role string) req {
+			return jsonReq("POST", "/api/v1/departments", map[string]string{"name": "Matrix Department " + role})
+		}, signedIn(403).with(201, "admin", "other_admin")},
+		"GET /api/v1/locations": {fixed(req{method: "GET", path: "/api/v1/locations"}), signedIn(200).with(403, "patient", "proxy")},
+		"POST /api/v1/locations": {func(w *world, role string) req {
+			return jsonReq("POST", "/api/v1/locations", map[string]string{"name": "Matrix Location " + role})
+		}, signedIn(403).with(201, "admin", "other_admin")},
 		"POST /api/v1/patients": {func(w *world, role string) req {
 			return jsonReq("POST", "/api/v1/patients", map[string]any{"given_name": "Matrix", "family_name": "Test-" + role,
 				"birth_date": "1990-01-01", "mrn": "MATRIX-" + role, "time_zone": "UTC"})
@@ -235,6 +243,9 @@ func routeMatrix(w *world) map[string]routeCase {
 			adminPages(303).with(404, "other_admin")},
 		"POST /admin/users/{id}/sessions": {fixed(formReq("/admin/users/"+w.users["billing"].ID+"/sessions", "")),
 			adminPages(303).with(404, "other_admin")},
+		"POST /admin/departments": {func(w *world, role string) req {
+			return formReq("/admin/departments", "name=Matrix+Page+Department+"+role)
+		}, adminPages(303)},
 		"POST /admin/departments/{id}/members": {fixed(formReq("/admin/departments/"+w.depts["Front Desk"]+"/members",
 			"op=add&user_id="+w.users["admin"].ID)), adminPages(303).with(404, "other_admin")},
 		"POST /admin/permissions": {fixed(formReq("/admin/permissions", matrixForm(sotto.DefaultPermissions()).Encode())), adminPages(303)},
@@ -350,6 +361,7 @@ var unaudited = map[string]bool{
 	// One's own notification switches: no patient data.
 	"GET /api/v1/me/notification-preferences": true,
 	// Notification settings: the practice's wording and who is on call.
+	"GET /api/v1/departments": true, "GET /api/v1/locations": true, // the practice's own names
 	"GET /api/v1/notification-templates": true, "GET /api/v1/on-call": true, "GET /api/v1/session-policy": true,
 	// Pages that show no patient data: forms, and sign-in (audited itself
 	// when it is tried).

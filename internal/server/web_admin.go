@@ -25,6 +25,7 @@ func (s *Server) adminRoutes() {
 	s.page("POST /admin/users/{id}/status", s.adminPage(sotto.AuditUserDisable, s.adminUserStatus))
 	s.page("POST /admin/users/{id}/sessions", s.adminPage(sotto.AuditSignOut, s.adminUserSessions))
 	s.page("GET /admin/departments", s.adminPage(sotto.AuditDepartmentMember, s.adminDepartments))
+	s.page("POST /admin/departments", s.adminPage(sotto.AuditDepartmentCreate, s.adminAddDepartment))
 	s.page("POST /admin/departments/{id}/members", s.adminPage(sotto.AuditDepartmentMember, s.adminDepartmentMember))
 	s.page("GET /admin/permissions", s.adminPage(sotto.AuditPermissionChange, s.adminPermissions))
 	s.page("POST /admin/permissions", s.adminPage(sotto.AuditPermissionChange, s.adminPermissionsSave))
@@ -70,7 +71,7 @@ var adminSections = []struct{ key, href string }{
 var adminNotices = map[string]bool{
 	"disabled": true, "enabled": true, "signed_out": true, "member_added": true, "member_removed": true,
 	"permissions_saved": true, "template_saved": true, "template_restored": true,
-	"on_call_set": true, "on_call_cleared": true, "retried": true,
+	"on_call_set": true, "on_call_cleared": true, "retried": true, "dept_added": true,
 }
 
 // newAdminBase builds the top of console page active for request r.

@@ -60,6 +60,18 @@ func (s *Server) adminDepartments(w http.ResponseWriter, r *http.Request, c *cal
 	return s.renderPage(w, http.StatusOK, "admin-departments", s.staffView(r, c, "admin.title_departments", "admin", v))
 }
 
+// adminAddDepartment creates a department through the API's core.
+func (s *Server) adminAddDepartment(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	d, err := s.addDepartment(r, c, r.PostForm.Get("name"), "")
+	if err != nil {
+		return err
+	}
+	return adminDone(w, r, "/admin/departments", "dept_added", "#dept-"+url.PathEscape(d.ID))
+}
+
 // adminDepartmentMember adds (op=add) or removes (op=remove) staff member
 // user_id in department {id}.
 func (s *Server) adminDepartmentMember(w http.ResponseWriter, r *http.Request, c *caller) error {

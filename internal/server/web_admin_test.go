@@ -324,4 +324,15 @@ func TestAdminDepartmentsPage(t *testing.T) {
 	if p = member("rename", nursing, comp.ID); p.status != 400 {
 		t.Fatalf("unknown op: %d", p.status)
 	}
+
+	// A new department, from the page's own form.
+	if p = b.post("/admin/departments", url.Values{"name": {"Test Cardiology"}}); p.status != 303 ||
+		!strings.HasPrefix(p.header.Get("Location"), "/admin/departments?done=dept_added#dept-") {
+		t.Fatalf("add department: %d %q", p.status, p.header.Get("Location"))
+	}
+	loc, _, _ := strings.Cut(p.header.Get("Location"), "#")
+	mustContain(t, "departments page after adding", b.get(loc).body, "Test Cardiology", "The department is added")
+	if p = b.post("/admin/departments", url.Values{"name": {" "}}); p.status != 400 {
+		t.Fatalf("a blank department name: %d", p.status)
+	}
 }

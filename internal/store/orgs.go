@@ -182,3 +182,26 @@ func insertErr(err error, op, what string) error {
 	}
 	return &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 }
+
+// Locations lists an org's locations by name. Errors: KindInternal.
+func (db *DB) Locations(ctx context.Context, orgID string) ([]*sotto.Location, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, org_id, name, created_at FROM locations WHERE org_id = $1 ORDER BY name, id`, orgID)
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.Locations", Err: err}
+	}
+	defer rows.Close()
+	out := []*sotto.Location{}
+	for rows.Next() {
+		var l sotto.Location
+		var created int64
+		if err := rows.Scan(&l.ID, &l.OrgID, &l.Name, &created); err != nil {
+			return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.Locations", Err: err}
+		}
+		l.CreatedAt = fromMicros(created)
+		out = append(out, &l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.Locations", Err: err}
+	}
+	return out, nil
+}

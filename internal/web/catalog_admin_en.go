@@ -36,8 +36,9 @@ var catalogAdminEN = map[string]string{
 
 	// Departments.
 	"admin.depts_intro": "Each department is a queue in the inbox: its members see and answer its conversations.",
-	"admin.depts_empty": "No departments yet. Create them with the sotto admin command (create-department).",
-	"admin.members":     "Members", "admin.no_members": "Nobody yet. Add a staff member below.", "admin.remove": "Remove",
+	"admin.depts_empty": "No departments yet. Add the first one above.", "admin.new_department": "New department (e.g. Nursing, Front Desk)",
+	"admin.done.dept_added": "The department is added. Add its members below.",
+	"admin.members":         "Members", "admin.no_members": "Nobody yet. Add a staff member below.", "admin.remove": "Remove",
 	"admin.add_member": "Add a staff member", "admin.add": "Add", "admin.everyone_in": "Every active staff member is already in this department.",
 	"admin.disabled_mark": "(disabled)",
 

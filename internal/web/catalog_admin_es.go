@@ -31,8 +31,9 @@ var catalogAdminES = map[string]string{
 	"admin.disable": "Desactivar", "admin.enable": "Activar de nuevo", "admin.sign_out": "Cerrar sesión en todas partes",
 
 	"admin.depts_intro": "Cada departamento es una cola de la bandeja: sus miembros ven y responden sus conversaciones.",
-	"admin.depts_empty": "Todavía no hay departamentos. Créelos con el comando sotto admin (create-department).",
-	"admin.members":     "Miembros", "admin.no_members": "Nadie todavía. Agregue a alguien del personal abajo.", "admin.remove": "Quitar",
+	"admin.depts_empty": "Todavía no hay departamentos. Agregue el primero arriba.", "admin.new_department": "Nuevo departamento (p. ej. Enfermería, Recepción)",
+	"admin.done.dept_added": "El departamento está agregado. Agregue sus miembros abajo.",
+	"admin.members":         "Miembros", "admin.no_members": "Nadie todavía. Agregue a alguien del personal abajo.", "admin.remove": "Quitar",
 	"admin.add_member": "Agregar a alguien del personal", "admin.add": "Agregar", "admin.everyone_in": "Todo el personal activo ya está en este departamento.",
 	"admin.disabled_mark": "(desactivada)",
 
