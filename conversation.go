@@ -68,6 +68,9 @@ type Conversation struct {
 	LastActivityAt time.Time           `json:"last_activity_at"`
 	Refill         *RefillRequest      `json:"refill,omitempty"`
 	Appointment    *AppointmentRequest `json:"appointment,omitempty"`
+	// IdempotencyKey, when the creator gives one, makes creating the
+	// conversation idempotent for that creator (a retry finds the first).
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // RefillRequest is the structured part of a refill conversation.
@@ -94,6 +97,9 @@ const (
 // structured request matching the category. Errors are KindInvalid and
 // never repeat the values.
 func (c *Conversation) Validate() error {
+	if len(c.IdempotencyKey) > MaxIdempotencyKeyLen || strings.ContainsFunc(c.IdempotencyKey, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return Errorf(KindInvalid, "idempotency_key must be at most %d visible ASCII characters.", MaxIdempotencyKeyLen)
+	}
 	c.Subject = strings.TrimSpace(c.Subject)
 	if err := validateText("subject", c.Subject, MaxSubjectLen, true); err != nil {
 		return err

@@ -19,6 +19,8 @@ type conversationRequest struct {
 	DepartmentID string                    `json:"department_id"`
 	Refill       *sotto.RefillRequest      `json:"refill"`
 	Appointment  *sotto.AppointmentRequest `json:"appointment"`
+	// IdempotencyKey makes a retried create find the first conversation.
+	IdempotencyKey string `json:"idempotency_key"`
 }
 
 // createConversation opens a conversation about a patient (or a
@@ -31,38 +33,48 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, c *c
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	conv, err := s.openConversation(r, c, req)
+	conv, existing, err := s.openConversation(r, c, req)
 	if err != nil {
 		return err
 	}
+	status := http.StatusCreated
+	if existing {
+		if conv, err = s.db.Conversation(r.Context(), c.user.OrgID, conv.ID); err != nil {
+			return err
+		}
+		status = http.StatusOK
+	}
 	w.Header().Set("Location", "/api/v1/conversations/"+conv.ID)
-	writeJSON(w, http.StatusCreated, conv)
+	writeJSON(w, status, conv)
 	return nil
 }
 
 // openConversation is the creation core shared by the API and the patient
 // portal: it builds the conversation req asks for (a patient's or proxy's
 // is routed to the patient's department), validates and authorizes it,
-// and writes it with its event and audit entry. Errors: KindInvalid,
+// and writes it with its event and audit entry. With an idempotency key
+// already used by the same author it creates nothing and reports existing,
+// with conv.ID the first conversation's. Errors: KindInvalid,
 // KindNotFound, KindForbidden, KindInternal.
-func (s *Server) openConversation(r *http.Request, c *caller, req conversationRequest) (*sotto.Conversation, error) {
+func (s *Server) openConversation(r *http.Request, c *caller, req conversationRequest) (conv *sotto.Conversation, existing bool, err error) {
 	ctx := r.Context()
-	conv := &sotto.Conversation{OrgID: c.user.OrgID, PatientID: req.PatientID, DepartmentID: req.DepartmentID, Subject: req.Subject,
-		Category: sotto.Category(req.Category), CreatedBy: c.user.ID, Refill: req.Refill, Appointment: req.Appointment}
+	conv = &sotto.Conversation{OrgID: c.user.OrgID, PatientID: req.PatientID, DepartmentID: req.DepartmentID, Subject: req.Subject,
+		Category: sotto.Category(req.Category), CreatedBy: c.user.ID, Refill: req.Refill, Appointment: req.Appointment,
+		IdempotencyKey: req.IdempotencyKey}
 	if !c.user.Role.IsStaff() {
 		if conv.PatientID == "" && len(c.actor.PatientIDs) == 1 {
 			conv.PatientID = c.actor.PatientIDs[0]
 		}
 		if !conv.Category.Valid() || !sotto.PatientCanStart(conv.Category) {
-			return nil, sotto.Errorf(sotto.KindInvalid, "category must be one of general, refill, appointment, billing.")
+			return nil, false, sotto.Errorf(sotto.KindInvalid, "category must be one of general, refill, appointment, billing.")
 		}
 		if !slices.Contains(c.actor.PatientIDs, conv.PatientID) {
-			return nil, sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+			return nil, false, sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 		}
 		if conv.DepartmentID == "" {
 			scope, err := s.db.PatientScope(ctx, conv.PatientID)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if len(scope.Departments) > 0 {
 				conv.DepartmentID = scope.Departments[0]
@@ -72,25 +84,36 @@ func (s *Server) openConversation(r *http.Request, c *caller, req conversationRe
 		conv.AssigneeID = c.user.ID // nobody else's queue: keep it in the author's own
 	}
 	if err := conv.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if conv.PatientID != "" {
 		ok, err := s.db.PatientExists(ctx, c.user.OrgID, conv.PatientID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if !ok {
-			return nil, sotto.Errorf(sotto.KindNotFound, "Patient not found.")
+			return nil, false, sotto.Errorf(sotto.KindNotFound, "Patient not found.")
 		}
 	}
 	if conv.DepartmentID != "" && !store.ValidID(conv.DepartmentID) {
-		return nil, sotto.Errorf(sotto.KindInvalid, "department_id must be a department of this organization.")
+		return nil, false, sotto.Errorf(sotto.KindInvalid, "department_id must be a department of this organization.")
 	}
 	d, scope, err := s.authorize(r, c, conv, sotto.ActionReply)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		if conv.IdempotencyKey != "" {
+			id, err := tx.ConversationByKey(conv.OrgID, conv.CreatedBy, conv.IdempotencyKey)
+			switch sotto.ErrorKind(err) {
+			case "":
+				conv.ID, existing = id, true
+				return nil
+			case sotto.KindNotFound:
+			default:
+				return err
+			}
+		}
 		ev, err := tx.InsertConversation(conv)
 		if err != nil {
 			return err
@@ -100,9 +123,9 @@ func (s *Server) openConversation(r *http.Request, c *caller, req conversationRe
 		return auditAccess(tx, d, aev)
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return conv, nil
+	return conv, existing, nil
 }
 
 // conversationList is one page of GET /api/v1/conversations.

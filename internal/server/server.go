@@ -41,21 +41,22 @@ const loginFreeAttempts = 4
 
 // Server serves sotto's HTTP API and pages.
 type Server struct {
-	db        *store.DB
-	log       *slog.Logger
-	cfg       Config
-	tls       bool
-	mux       *http.ServeMux
-	pages     *web.Renderer // the embedded HTML pages, parsed once
-	csrf      *http.CrossOriginProtection
-	started   time.Time
-	patterns  []string
-	now       func() time.Time
-	throttle  *auth.Throttle               // sign-in attempts, per account and per client address
-	hub       *realtime.Hub                // live events to WebSocket sessions
-	perms     permCache                    // each organization's permission matrix
-	idle      orgCache[store.IdleTimeouts] // each organization's automatic logoff
-	delivered *recentSet                   // message/user pairs whose delivery is already being recorded
+	db           *store.DB
+	log          *slog.Logger
+	cfg          Config
+	tls          bool
+	mux          *http.ServeMux
+	pages        *web.Renderer // the embedded HTML pages, parsed once
+	csrf         *http.CrossOriginProtection
+	started      time.Time
+	patterns     []string
+	now          func() time.Time
+	throttle     *auth.Throttle               // sign-in attempts, per account and per client address
+	codeRequests *auth.Throttle               // sign-in code requests per client address (a front-desk kiosk makes many)
+	hub          *realtime.Hub                // live events to WebSocket sessions
+	perms        permCache                    // each organization's permission matrix
+	idle         orgCache[store.IdleTimeouts] // each organization's automatic logoff
+	delivered    *recentSet                   // message/user pairs whose delivery is already being recorded
 
 	dummyOnce sync.Once
 	dummy     string // password hash verified when the account does not exist
@@ -73,6 +74,7 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	s.hub = realtime.NewHub(realtime.Options{Buffer: patientStreamBuffer})
 	s.delivered = newRecentSet(recentDeliveries)
 	s.throttle = auth.NewThrottle(auth.ThrottleConfig{FreeAttempts: loginFreeAttempts}, s.now)
+	s.codeRequests = auth.NewThrottle(auth.ThrottleConfig{FreeAttempts: codeRequestsPerAddress}, s.now)
 	s.routes()
 	return s
 }

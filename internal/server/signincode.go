@@ -16,6 +16,11 @@ import (
 	"sotto/internal/store"
 )
 
+// codeRequestsPerAddress is how many sign-in code requests one client
+// address may make before it is slowed down: generous, since a clinic's
+// kiosk or a family's router is shared, but a bound on probing.
+const codeRequestsPerAddress = 30
+
 // Passwordless sign-in for patients and proxies: a six-digit code sent to
 // the e-mail address or phone number on record, valid ten minutes, single
 // use, five wrong tries at most. Staff always sign in with a password and
@@ -117,11 +122,26 @@ func (s *Server) startCode(w http.ResponseWriter, r *http.Request, req codeReque
 	if err := s.throttled(w, keys...); err != nil {
 		return err
 	}
+	if ok, wait := s.codeRequests.Allow("ip:" + clientIP(r)); !ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(max(int64((wait+time.Second-1)/time.Second), 1), 10))
+		return &sotto.Error{Kind: sotto.KindRateLimited, Code: "rate_limited", Msg: "Too many sign-in attempts. Try again later."}
+	}
+	s.codeRequests.Fail("ip:" + clientIP(r))
 	// Every request counts against the address it names (a flood of texts
 	// to one phone), not against the client's network address, which a
 	// clinic's front-desk kiosk shares with every patient; wrong codes
 	// count against both, like wrong passwords.
 	s.throttle.Fail(t.key)
+	if len(t.users) == 0 {
+		// No account: do the same kind of work (a code, a sealed-key hash,
+		// an audited write) so the answer's timing does not tell.
+		if _, err := newSignInCode(); err != nil {
+			return err
+		}
+		return s.db.Write(r.Context(), func(tx *store.Tx) error {
+			return audit.Append(tx, s.auditEvent(r, sotto.SystemOrgID, "", sotto.AuditRoleAnonymous, sotto.AuditSignInCode, sotto.AuditFailure))
+		})
+	}
 	for _, u := range t.users {
 		code, err := newSignInCode()
 		if err != nil {
@@ -162,6 +182,12 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request, req codeRequ
 	code := strings.ReplaceAll(strings.TrimSpace(req.Code), " ", "")
 	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
 		return fail(s.loginFailed(r, att, errInvalidCredentials, true))
+	}
+	if len(t.users) == 0 {
+		// No account: one write like a redemption's, so timing does not tell.
+		if err := s.db.Write(r.Context(), func(*store.Tx) error { return nil }); err != nil {
+			return fail(err)
+		}
 	}
 	for _, u := range t.users {
 		att.orgID, att.userID = u.OrgID, u.ID

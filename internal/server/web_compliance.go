@@ -9,6 +9,7 @@ import (
 
 	"sotto"
 	"sotto/internal/audit"
+	"sotto/internal/store"
 )
 
 // The compliance pages: the audit trail for compliance officers and
@@ -167,6 +168,21 @@ func (s *Server) complianceFindPatient(w http.ResponseWriter, r *http.Request, c
 		return err
 	default:
 		v.Searched = true
+		// Compliance officers do not otherwise see patient records: each
+		// match shown (name and MRN) is audited as a view of that patient.
+		if len(found) > 0 {
+			err := s.db.Write(r.Context(), func(tx *store.Tx) error {
+				for _, p := range found {
+					if err := audit.Append(tx, s.targetEvent(r, c, sotto.AuditPatientView, "patient", p.ID, p.ID)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
 		for _, p := range found {
 			pick := form
 			pick.PatientID = p.ID

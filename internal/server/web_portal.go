@@ -39,7 +39,7 @@ func (s *Server) portalPage(h portalFunc) handlerFunc {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		if c.user.Role.IsStaff() {
-			http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+			http.Redirect(w, r, staffHome(c.user.Role), http.StatusSeeOther)
 			return nil
 		}
 		pu, err := s.portalUserOf(r, c)

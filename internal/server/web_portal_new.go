@@ -105,9 +105,14 @@ func (s *Server) portalNewSubmit(w http.ResponseWriter, r *http.Request, pu *por
 		}
 	}
 	req.Subject = portalSubject(pu, v)
-	conv, err := s.openConversation(r, pu.caller, req)
+	req.IdempotencyKey = m.IdempotencyKey // a second tap finds the first conversation
+	conv, existing, err := s.openConversation(r, pu.caller, req)
 	if err != nil {
 		return s.newFormRefused(w, r, pu, v, err)
+	}
+	if existing && s.alreadySent(r, pu, m.IdempotencyKey) != "" {
+		http.Redirect(w, r, "/portal/c/"+conv.ID, http.StatusSeeOther)
+		return nil
 	}
 	if f.file != nil {
 		a, err := s.storeAttachment(r, pu.caller, conv.ID, f.file.name, f.file.data)

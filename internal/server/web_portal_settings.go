@@ -43,6 +43,9 @@ func (s *Server) renderSettings(w http.ResponseWriter, pu *portalUser, status in
 		current = pu.patients[0].Language
 	}
 	for _, code := range sotto.Languages {
+		if pu.user.Role != sotto.RolePatient {
+			break // the language is the patient's record; a proxy's pages follow the browser
+		}
 		v.Languages = append(v.Languages, languageChoice{Code: code, NameID: "portal.lang_" + code, Checked: code == current})
 	}
 	return s.renderPage(w, status, "portal-settings", s.portalView(pu, "portal.title_settings", "settings", v))
@@ -69,7 +72,9 @@ func (s *Server) portalSettingsSubmit(w http.ResponseWriter, r *http.Request, pu
 	}
 	var change []*sotto.Patient
 	for _, p := range pu.patients {
-		if lang != "" && p.Language != lang {
+		// The language is the patient's own record: a patient changes
+		// theirs; a proxy may not (the API refuses them patient edits too).
+		if pu.user.Role == sotto.RolePatient && lang != "" && p.Language != lang {
 			change = append(change, p)
 		}
 	}

@@ -142,6 +142,10 @@ func (s *Server) portalReply(w http.ResponseWriter, r *http.Request, pu *portalU
 	if err := m.Validate(); err != nil {
 		return s.portalReplyRefused(w, r, pu, id, body, err)
 	}
+	if sent := s.alreadySent(r, pu, m.IdempotencyKey); sent != "" {
+		http.Redirect(w, r, "/portal/c/"+url.PathEscape(id)+"#m-"+sent, http.StatusSeeOther) // a second tap: sent once already
+		return nil
+	}
 	if f.file != nil {
 		a, err := s.storeAttachment(r, pu.caller, id, f.file.name, f.file.data)
 		if err != nil {
@@ -178,4 +182,16 @@ func portalMessage(pu *portalUser, body string, f *portalForm) *sotto.Message {
 		m.AttachmentIDs = []string{""}
 	}
 	return m
+}
+
+// alreadySent returns the message pu already sent with key (a form
+// submitted twice), or "": the second submission then stores nothing, not
+// even its photo again. A lookup failure answers ""; postMessage's own
+// idempotency still holds.
+func (s *Server) alreadySent(r *http.Request, pu *portalUser, key string) string {
+	id, _, err := s.db.MessageByKey(r.Context(), pu.user.ID, key)
+	if err != nil {
+		return ""
+	}
+	return id
 }

@@ -63,10 +63,10 @@ func (t *Tx) InsertConversation(c *sotto.Conversation) (*sotto.Event, error) {
 	if err := t.AppendEvent(ev); err != nil {
 		return nil, err
 	}
-	_, err = t.Exec(`INSERT INTO conversations (id, org_id, patient_id, department_id, category, status, assignee_id, created_by, subject_enc, details_enc, created_at, last_activity_at, last_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
+	_, err = t.Exec(`INSERT INTO conversations (id, org_id, patient_id, department_id, category, status, assignee_id, created_by, subject_enc, details_enc, created_at, last_activity_at, last_seq, create_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)`,
 		c.ID, c.OrgID, nullable(c.PatientID), nullable(c.DepartmentID), string(c.Category), string(c.Status), nullable(c.AssigneeID),
-		c.CreatedBy, subj, details, micros(c.CreatedAt), ev.Seq)
+		c.CreatedBy, subj, details, micros(c.CreatedAt), ev.Seq, nullable(c.IdempotencyKey))
 	if err != nil {
 		return nil, insertErr(err, op, "conversation")
 	}
@@ -205,4 +205,17 @@ func (t *Tx) UpdateConversation(orgID, id, actorID string, u ConversationUpdate)
 		return nil, nil, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
 	}
 	return c, ev, nil
+}
+
+// ConversationByKey finds, inside a write, the conversation user
+// createdBy of orgID created with idempotency key key. Callers: the
+// creation core, before InsertConversation. Errors: KindNotFound,
+// KindInternal.
+func (t *Tx) ConversationByKey(orgID, createdBy, key string) (string, error) {
+	var id string
+	err := t.QueryRow(`SELECT id FROM conversations WHERE created_by = $1 AND create_key = $2 AND org_id = $3`, createdBy, key, orgID).Scan(&id)
+	if err != nil {
+		return "", notFound(err, "store.ConversationByKey", "Conversation not found.")
+	}
+	return id, nil
 }

@@ -292,3 +292,16 @@ func (t *Tx) RetractMessage(conv *sotto.Conversation, msg *sotto.Message, actorI
 	msg.RetractedAt = &at
 	return ev, nil
 }
+
+// MessageByKey finds the message user senderID sent with idempotency key
+// key, and its conversation. Callers: the pages, to answer a repeated form
+// submission without storing its attachment again. Errors: KindNotFound,
+// KindInternal.
+func (db *DB) MessageByKey(ctx context.Context, senderID, key string) (id, conversationID string, err error) {
+	err = db.r.QueryRowContext(ctx, `SELECT id, conversation_id FROM messages WHERE sender_id = $1 AND idempotency_key = $2`, senderID, key).
+		Scan(&id, &conversationID)
+	if err != nil {
+		return "", "", notFound(err, "store.MessageByKey", "Message not found.")
+	}
+	return id, conversationID, nil
+}

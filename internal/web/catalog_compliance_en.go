@@ -91,7 +91,7 @@ var catalogComplianceEN = map[string]string{
 	"compliance.action.org.create":           "Created the practice", "compliance.action.org.update": "Changed the practice's settings",
 	"compliance.action.user.create": "Created a user account", "compliance.action.user.update": "Changed a user account",
 	"compliance.action.user.disable":      "Disabled a user account",
-	"compliance.action.department.create": "Created a department", "compliance.action.department.member": "Changed a department's members",
+	"compliance.action.department.create": "Created a department", "compliance.action.location.create": "Created a location", "compliance.action.department.member": "Changed a department's members",
 	"compliance.action.patient.create": "Added a patient", "compliance.action.patient.update": "Changed a patient's record",
 	"compliance.action.patient.view": "Viewed a patient's record", "compliance.action.patient.search": "Searched for patients",
 	"compliance.action.patient.invite": "Invited a patient to the portal", "compliance.action.patient.invite_accept": "Accepted a portal invitation",

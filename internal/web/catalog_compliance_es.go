@@ -90,7 +90,7 @@ var catalogComplianceES = map[string]string{
 	"compliance.action.org.create":           "Creó la consulta", "compliance.action.org.update": "Cambió la configuración de la consulta",
 	"compliance.action.user.create": "Creó una cuenta de usuario", "compliance.action.user.update": "Cambió una cuenta de usuario",
 	"compliance.action.user.disable":      "Desactivó una cuenta de usuario",
-	"compliance.action.department.create": "Creó un departamento", "compliance.action.department.member": "Cambió los miembros de un departamento",
+	"compliance.action.department.create": "Creó un departamento", "compliance.action.location.create": "Creó una ubicación", "compliance.action.department.member": "Cambió los miembros de un departamento",
 	"compliance.action.patient.create": "Añadió un paciente", "compliance.action.patient.update": "Cambió la ficha de un paciente",
 	"compliance.action.patient.view": "Consultó la ficha de un paciente", "compliance.action.patient.search": "Buscó pacientes",
 	"compliance.action.patient.invite": "Invitó a un paciente al portal", "compliance.action.patient.invite_accept": "Aceptó una invitación al portal",
