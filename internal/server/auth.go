@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -136,15 +135,11 @@ func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, emailIn, 
 	default:
 		return nil, err
 	}
-	for _, k := range ps.att.keys {
-		if ok, wait := s.throttle.Allow(k); !ok {
-			secs := int64((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-			if err := s.auditLogin(r, ps.att); err != nil {
-				return nil, err
-			}
-			return nil, &sotto.Error{Kind: sotto.KindRateLimited, Code: "rate_limited", Msg: "Too many sign-in attempts. Try again later."}
+	if err := throttled(w, s.throttle, ps.att.keys...); err != nil {
+		if aerr := s.auditLogin(r, ps.att); aerr != nil {
+			return nil, aerr
 		}
+		return nil, err
 	}
 	hash := s.dummyHash()
 	if u != nil && creds.PasswordHash != "" {

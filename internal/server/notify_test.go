@@ -25,10 +25,15 @@ const (
 // notifyWorld is the world served with SMS webhooks configured.
 func notifyWorld(t *testing.T, db *store.DB) *world {
 	t.Helper()
-	w := newWorld(t, db)
-	n := jobs.NewNotifier(db, jobs.Channels{}, testPublicURL, 0, w.clock.Now)
-	w.srv = New(db, slog.New(slog.NewJSONHandler(&w.log, nil)), Config{Now: w.clock.Now, PasswordParams: auth.TestParams,
-		PublicURL: testPublicURL, Notify: NotifyConfig{Notifier: n, SMSAuthToken: testSMSToken}})
+	return newWorld(t, db).withNotifier(jobs.Channels{}, testSMSToken)
+}
+
+// withNotifier serves w again with a notifier over channels (no runner
+// works its jobs) and, when smsToken is set, the SMS webhooks.
+func (w *world) withNotifier(channels jobs.Channels, smsToken string) *world {
+	n := jobs.NewNotifier(w.db, channels, testPublicURL, 0, w.clock.Now)
+	w.srv = New(w.db, slog.New(slog.NewJSONHandler(&w.log, nil)), Config{Now: w.clock.Now, PasswordParams: auth.TestParams,
+		PublicURL: testPublicURL, Notify: NotifyConfig{Notifier: n, SMSAuthToken: smsToken}})
 	return w
 }
 

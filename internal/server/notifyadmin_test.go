@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -199,13 +198,9 @@ func TestInviteSentThroughTheNotifier(t *testing.T) {
 // provider unreachable: no runner works the jobs in these tests).
 func smsNotifyWorld(t *testing.T, db *store.DB) *world {
 	t.Helper()
-	w := newWorld(t, db)
 	smsClient, err := sms.New(sms.Config{BaseURL: "http://127.0.0.1:9", AccountSID: "ACtest0000000000000000000000000000", AuthToken: "x", From: "+15005550001"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := jobs.NewNotifier(db, jobs.Channels{SMS: smsClient}, testPublicURL, 0, w.clock.Now)
-	w.srv = New(db, slog.New(slog.NewJSONHandler(&w.log, nil)), Config{Now: w.clock.Now, PasswordParams: auth.TestParams,
-		PublicURL: testPublicURL, Notify: NotifyConfig{Notifier: n}})
-	return w
+	return newWorld(t, db).withNotifier(jobs.Channels{SMS: smsClient}, "")
 }

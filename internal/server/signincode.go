@@ -11,6 +11,7 @@ import (
 
 	"sotto"
 	"sotto/internal/audit"
+	"sotto/internal/auth"
 	"sotto/internal/jobs"
 	"sotto/internal/notify"
 	"sotto/internal/store"
@@ -92,10 +93,11 @@ func (s *Server) codeTargetOf(r *http.Request, req codeRequest) (*codeTarget, er
 	return &t, nil
 }
 
-// throttled answers rate_limited when any of keys is over its budget.
-func (s *Server) throttled(w http.ResponseWriter, keys ...string) error {
+// throttled answers rate_limited (with Retry-After) when any of keys is
+// over its budget in th.
+func throttled(w http.ResponseWriter, th *auth.Throttle, keys ...string) error {
 	for _, k := range keys {
-		if ok, wait := s.throttle.Allow(k); !ok {
+		if ok, wait := th.Allow(k); !ok {
 			secs := int64((wait + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 			return &sotto.Error{Kind: sotto.KindRateLimited, Code: "rate_limited", Msg: "Too many sign-in attempts. Try again later."}
@@ -119,14 +121,13 @@ func (s *Server) startCode(w http.ResponseWriter, r *http.Request, req codeReque
 		return &sotto.Error{Kind: sotto.KindInvalid, Code: "channel_not_configured", Msg: "Sign-in codes by " + map[string]string{notify.ChannelSMS: "text message", notify.ChannelEmail: "e-mail"}[t.channel] + " are not available here."}
 	}
 	keys := []string{t.key, "ip:" + clientIP(r)}
-	if err := s.throttled(w, keys...); err != nil {
+	if err := throttled(w, s.throttle, keys...); err != nil {
 		return err
 	}
-	if ok, wait := s.codeRequests.Allow("ip:" + clientIP(r)); !ok {
-		w.Header().Set("Retry-After", strconv.FormatInt(max(int64((wait+time.Second-1)/time.Second), 1), 10))
-		return &sotto.Error{Kind: sotto.KindRateLimited, Code: "rate_limited", Msg: "Too many sign-in attempts. Try again later."}
+	if err := throttled(w, s.codeRequests, keys[1]); err != nil {
+		return err
 	}
-	s.codeRequests.Fail("ip:" + clientIP(r))
+	s.codeRequests.Fail(keys[1])
 	// Every request counts against the address it names (a flood of texts
 	// to one phone), not against the client's network address, which a
 	// clinic's front-desk kiosk shares with every patient; wrong codes
@@ -176,7 +177,7 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request, req codeRequ
 		return fail(err)
 	}
 	att := loginAttempt{orgID: sotto.SystemOrgID, keys: []string{t.key, "ip:" + clientIP(r)}}
-	if err := s.throttled(w, att.keys...); err != nil {
+	if err := throttled(w, s.throttle, att.keys...); err != nil {
 		return fail(err)
 	}
 	code := strings.ReplaceAll(strings.TrimSpace(req.Code), " ", "")

@@ -2,14 +2,12 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"sotto"
-	"sotto/internal/auth"
 	"sotto/internal/jobs"
 	"sotto/internal/store"
 	"sotto/internal/store/storetest"
@@ -19,11 +17,7 @@ import (
 // for SMS and e-mail (no runner: the test reads the sealed code).
 func codeWorld(t *testing.T, db *store.DB) *world {
 	t.Helper()
-	w := newWorld(t, db)
-	n := jobs.NewNotifier(db, jobs.Channels{Log: &jobs.Outbox{}}, testPublicURL, 0, w.clock.Now)
-	w.srv = New(db, slog.New(slog.NewJSONHandler(&w.log, nil)), Config{Now: w.clock.Now, PasswordParams: auth.TestParams,
-		PublicURL: testPublicURL, Notify: NotifyConfig{Notifier: n}})
-	return w
+	return newWorld(t, db).withNotifier(jobs.Channels{Log: &jobs.Outbox{}}, "")
 }
 
 // sentCodes returns the codes sent to userID, oldest first.

@@ -8,7 +8,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"sotto"
-	"sotto/internal/auth"
 	"sotto/internal/store"
 	"sotto/internal/store/storetest"
 )
@@ -33,12 +32,7 @@ func TestComplianceInBrowser(t *testing.T) {
 
 	// Sign in: the officer lands on the audit trail.
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(ts.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), officer.email),
-		chromedp.SendKeys(chromedp.ID("password"), officer.password),
-		chromedp.SendKeys(chromedp.ID("code"), auth.TOTPCode(officer.secret, w.clock.Now())),
-		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
+		staffSignIn(ts.URL, officer, w.clock.Now()),
 		chromedp.WaitVisible(chromedp.ID("audit-filters")),
 		chromedp.WaitVisible(chromedp.ID("audit-results")),
 	)
