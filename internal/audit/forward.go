@@ -221,7 +221,18 @@ func (f *Forwarder) sendBatch(ctx context.Context, orgID string, p *forwardPos) 
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}
-		if err := f.sink.Send(ctx, e); err != nil {
+		// Only a forwarder without a connection (the first, or since a
+		// loss was handled) may open one: a connection that died under it
+		// must be handled (lost, below or next cycle) before anything
+		// newer goes out, or the entries it dropped would arrive late.
+		if err := f.sink.send(ctx, e, f.conn == nil); err != nil {
+			if f.conn != nil {
+				// The connection died under us: go back over what it
+				// carried now, so the next cycle starts a fresh one there.
+				if lerr := f.lost(ctx, nil, i); lerr != nil {
+					return true, lerr
+				}
+			}
 			return true, err
 		}
 		switch c := f.sink.connection(); {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -63,6 +64,15 @@ func NewSyslogSink(addr string, tlsConfig *tls.Config, appName, hostname string)
 // the collector cannot be reached or written to (the cause is logged by the
 // caller; it holds no event data).
 func (s *SyslogSink) Send(ctx context.Context, e *sotto.AuditEvent) error {
+	return s.send(ctx, e, true)
+}
+
+// send is Send; with dial false it writes only on the connection it
+// already has, once, and fails (KindUnavailable) rather than open another:
+// the Forwarder must learn of a lost connection before anything newer
+// goes out on a fresh one, so that what the lost one dropped is sent
+// again first.
+func (s *SyslogSink) send(ctx context.Context, e *sotto.AuditEvent, dial bool) error {
 	const op = "audit.SyslogSink.Send"
 	if e == nil {
 		return invalid(op, "An audit event is required.")
@@ -84,6 +94,10 @@ func (s *SyslogSink) Send(ctx context.Context, e *sotto.AuditEvent) error {
 			s.closeLocked()
 		}
 		if s.conn == nil {
+			if !dial {
+				err = errors.New("no live connection")
+				break
+			}
 			d := tls.Dialer{NetDialer: &net.Dialer{Deadline: deadline}, Config: s.tls}
 			c, derr := d.DialContext(ctx, "tcp", s.addr)
 			if derr != nil {
@@ -97,6 +111,9 @@ func (s *SyslogSink) Send(ctx context.Context, e *sotto.AuditEvent) error {
 			return nil
 		}
 		s.closeLocked()
+		if !dial {
+			break
+		}
 	}
 	return &sotto.Error{Kind: sotto.KindUnavailable, Op: op, Msg: "The audit collector is unavailable.", Err: err}
 }
