@@ -245,8 +245,8 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("audit checkpoint: %v", err)
 	}
 	var cp map[string]any
-	if err := json.Unmarshal(out.Bytes(), &cp); err != nil || cp["seq"].(float64) != 6 {
-		t.Fatalf("checkpoint = %v (%v); want seq 6 (org, 2 users, 2 departments, 1 member)", cp, err)
+	if err := json.Unmarshal(out.Bytes(), &cp); err != nil || cp["seq"].(float64) != 7 {
+		t.Fatalf("checkpoint = %v (%v); want seq 7 (org, 2 users, 2 departments, 1 member, the key rotation)", cp, err)
 	}
 	out.Reset()
 	if err := run(context.Background(), []string{"audit", "verify", "--data", dir}, func(string) string { return "" }, nil, &out, &errOut); err != nil {

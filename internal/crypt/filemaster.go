@@ -36,8 +36,12 @@ const masterFileMode fs.FileMode = 0o600
 //
 // A FileMaster is safe for concurrent use. Rotate, Retire and Reload are
 // serialized with each other; Encrypt and Decrypt never block on them. Only
-// one process should rotate or retire keys in a given file; other processes
-// sharing the file must call Reload (or restart) to see the new keys.
+// one process should rotate or retire keys in a given file. Another process
+// sharing the file (the server, while `sotto keys rotate` runs) picks up
+// the change by itself: Encrypt re-reads the file when it changed on disk
+// (so new keys are wrapped under the new primary), and a Decrypt that fails
+// does the same and tries once more (so keys re-wrapped under the new
+// primary open). Reload does it on demand.
 type FileMaster struct {
 	path  string
 	mu    sync.Mutex // serializes Rotate, Retire and Reload
@@ -48,6 +52,7 @@ type FileMaster struct {
 type fileMasterState struct {
 	handle *keyset.Handle
 	aead   tink.AEAD
+	info   os.FileInfo // the file this state was read from or written to; nil if unknown
 }
 
 // OpenMasterFile loads the master keyset at path, creating it on first run.
@@ -92,6 +97,7 @@ func (m *FileMaster) Path() string { return m.path }
 // [KeyIDOf]). Intended caller: the [Keyring]. Errors come from Tink and never
 // include plaintext.
 func (m *FileMaster) Encrypt(plaintext, ad []byte) ([]byte, error) {
+	m.refresh()
 	ct, err := m.state.Load().aead.Encrypt(plaintext, ad)
 	if err != nil {
 		return nil, fmt.Errorf("crypt: master encrypt: %w", err)
@@ -105,6 +111,9 @@ func (m *FileMaster) Encrypt(plaintext, ad []byte) ([]byte, error) {
 // unknown or retired.
 func (m *FileMaster) Decrypt(ciphertext, ad []byte) ([]byte, error) {
 	pt, err := m.state.Load().aead.Decrypt(ciphertext, ad)
+	if err != nil && m.refresh() {
+		pt, err = m.state.Load().aead.Decrypt(ciphertext, ad)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("crypt: master decrypt: %w", ErrTampered)
 	}
@@ -160,6 +169,7 @@ func readMasterFile(path string) (*fileMasterState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crypt: master key file %s: %w", path, err)
 	}
+	st.info = info
 	return st, nil
 }
 

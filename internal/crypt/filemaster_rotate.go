@@ -80,6 +80,22 @@ func (m *FileMaster) Reload() error {
 	return nil
 }
 
+// refresh re-reads the keyset if the file on disk is no longer the one the
+// in-memory keyset came from (another process rotated or retired a key),
+// and reports whether it did. A file that cannot be read or parsed leaves
+// the in-memory keyset in place.
+func (m *FileMaster) refresh() bool {
+	info, err := os.Stat(m.path)
+	if err != nil {
+		return false
+	}
+	if cur := m.state.Load().info; cur != nil && os.SameFile(cur, info) &&
+		cur.ModTime().Equal(info.ModTime()) && cur.Size() == info.Size() {
+		return false
+	}
+	return m.Reload() == nil
+}
+
 // diskHandleLocked reads the keyset currently on disk and checks that it
 // still contains every key of the in-memory keyset. m.mu must be held.
 func (m *FileMaster) diskHandleLocked() (*keyset.Handle, error) {
@@ -110,6 +126,7 @@ func (m *FileMaster) commitLocked(h *keyset.Handle) error {
 		os.Remove(tmp)
 		return fmt.Errorf("crypt: replace master key file: %w", err)
 	}
+	st.info, _ = os.Stat(m.path) // nil on error: the next refresh re-reads
 	if err := syncDir(filepath.Dir(m.path)); err != nil {
 		// The rename happened; the new keyset is what is on disk now.
 		m.state.Store(st)

@@ -304,3 +304,62 @@ func checkVersions(t *testing.T, got []KeyVersion, want map[uint32]KeyStatus) {
 		}
 	}
 }
+
+// A server sharing the key file with `sotto keys rotate` follows the
+// rotation without a restart: it opens keys the command re-wrapped under
+// the new primary, and wraps new keys under it.
+func TestFileMasterFollowsRotationByAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.json")
+	server, err := OpenMasterFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := OpenMasterFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := AD("org_keys", "keyset", "org-1")
+	if err := cli.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	newID := cli.PrimaryKeyID()
+	if server.PrimaryKeyID() == newID {
+		t.Fatal("the server saw the rotation before it needed to")
+	}
+	rewrapped, err := cli.Encrypt([]byte("org keyset"), ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := server.Decrypt(rewrapped, ad); err != nil || string(pt) != "org keyset" {
+		t.Fatalf("server Decrypt of a key wrapped under the new primary = %q, %v", pt, err)
+	}
+	if server.PrimaryKeyID() != newID {
+		t.Errorf("server primary = %d after following the rotation, want %d", server.PrimaryKeyID(), newID)
+	}
+
+	// A second rotation: the server's next Encrypt notices the file changed.
+	if err := cli.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	ct, err := server.Encrypt([]byte("new org"), ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := KeyIDOf(ct); id != cli.PrimaryKeyID() {
+		t.Errorf("server wrapped a new key under %d, want the new primary %d", id, cli.PrimaryKeyID())
+	}
+
+	// A tampered ciphertext is still ErrTampered, and a broken file on disk
+	// leaves the server's keys in place.
+	bad := append([]byte(nil), rewrapped...)
+	bad[len(bad)-1] ^= 1
+	if _, err := server.Decrypt(bad, ad); !errors.Is(err, ErrTampered) {
+		t.Errorf("tampered Decrypt err = %v, want ErrTampered", err)
+	}
+	if err := os.WriteFile(path, []byte("{not a keyset"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := server.Decrypt(rewrapped, ad); err != nil || string(pt) != "org keyset" {
+		t.Errorf("Decrypt with a corrupt file on disk = %q, %v; want the in-memory keys to keep working", pt, err)
+	}
+}

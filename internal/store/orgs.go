@@ -110,6 +110,16 @@ func (db *DB) CountOrgs(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// OrgIDs lists every organization's id. Intended caller: maintenance
+// commands (key rotation and status). Errors: KindInternal.
+func (db *DB) OrgIDs(ctx context.Context) ([]string, error) {
+	ids, err := stringsQuery(ctx, db.r, `SELECT id FROM orgs ORDER BY id`)
+	if err != nil {
+		return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.OrgIDs", Err: err}
+	}
+	return ids, nil
+}
+
 // Departments lists an org's departments by name.
 func (db *DB) Departments(ctx context.Context, orgID string) ([]*sotto.Department, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT id, org_id, COALESCE(location_id, ''), name, created_at
