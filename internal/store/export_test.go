@@ -9,3 +9,7 @@ func SealedColumnsForTest() map[string]bool {
 	}
 	return out
 }
+
+// PlaintextForBenchmark makes db store record cells without encrypting
+// them (and without reading keys): the baseline for encryption's cost.
+func PlaintextForBenchmark(db *DB) { db.plaintext = true }

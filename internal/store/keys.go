@@ -32,6 +32,7 @@ func (db *DB) keyring(op string) (*crypt.Keyring, error) {
 // insertKey creates and stores wrapped key material for id (an org id, or
 // InstanceKeyID).
 func (t *Tx) insertKey(keyID, orgID string) error {
+	t.forgetKeys()
 	kr, err := t.db.keyring("store.insertKey")
 	if err != nil {
 		return err
@@ -68,6 +69,11 @@ func (db *DB) unwrapKeyRow(op, orgID, missing string, row *sql.Row) (*crypt.OrgK
 // orgID InstanceKeyID), creating the instance key on first use.
 func (t *Tx) orgKey(orgID string) (*crypt.OrgKey, error) {
 	const op = "store.orgKey"
+	if t.memo != nil {
+		if k := t.memo.orgs[orgID]; k != nil {
+			return k, nil
+		}
+	}
 	id := orgKeyID(orgID)
 	if orgID == InstanceKeyID {
 		id = InstanceKeyID
@@ -81,7 +87,11 @@ func (t *Tx) orgKey(orgID string) (*crypt.OrgKey, error) {
 			}
 		}
 	}
-	return t.db.unwrapKeyRow(op, orgID, "Organization not found.", t.QueryRow(`SELECT wrapped FROM keys WHERE id = $1`, id))
+	k, err := t.db.unwrapKeyRow(op, orgID, "Organization not found.", t.QueryRow(`SELECT wrapped FROM keys WHERE id = $1`, id))
+	if err == nil && t.memo != nil {
+		t.memo.orgs[orgID] = k
+	}
+	return k, err
 }
 
 // OrgKey returns the unwrapped key of an org for callers that sign or
@@ -114,6 +124,7 @@ func (db *DB) WrappedKeys(ctx context.Context) ([]WrappedKey, error) {
 // holds old (so a concurrent rotation is never overwritten). It reports
 // whether the row was replaced.
 func (t *Tx) ReplaceWrappedKey(id string, old, wrapped []byte) (bool, error) {
+	t.forgetKeys()
 	res, err := t.Exec(`UPDATE keys SET wrapped = $1, updated_at = $2 WHERE id = $3 AND wrapped = $4`, wrapped, micros(t.Now()), id, old)
 	if err != nil {
 		return false, &sotto.Error{Kind: sotto.KindInternal, Op: "store.ReplaceWrappedKey", Err: err}

@@ -113,24 +113,32 @@ func benchPatient(orgID string, i int) *sotto.Patient {
 // activity) and the message.send audit entry. (The server's Write also
 // looks up the patient's recipients; here the one recipient is known.) 64 concurrent senders spread
 // over 50 conversations of 50 patients, so group commit batches them.
-func BenchmarkSendMessage(b *testing.B) { benchSendMessage(b, true, false) }
+func BenchmarkSendMessage(b *testing.B) { benchSendMessage(b, true, false, false) }
 
 // BenchmarkSendMessageNoAudit is BenchmarkSendMessage without the audit
 // entry: the difference is what audit costs the message path.
-func BenchmarkSendMessageNoAudit(b *testing.B) { benchSendMessage(b, false, false) }
+func BenchmarkSendMessageNoAudit(b *testing.B) { benchSendMessage(b, false, false, false) }
 
 // BenchmarkSendMessageWithJob is BenchmarkSendMessage plus the
 // notify_message job the server enqueues for a message to a patient (one
 // River row inserted with the batch's InsertManyTx): the difference is
 // what durable notifications cost the message path. No runner works the
 // jobs here.
-func BenchmarkSendMessageWithJob(b *testing.B) { benchSendMessage(b, true, true) }
+func BenchmarkSendMessageWithJob(b *testing.B) { benchSendMessage(b, true, true, false) }
 
-func benchSendMessage(b *testing.B, withAudit, withJob bool) {
+// BenchmarkSendMessagePlaintext is BenchmarkSendMessage with record
+// encryption switched off (no sealing, no key reads): the difference is
+// what encryption costs the message write path.
+func BenchmarkSendMessagePlaintext(b *testing.B) { benchSendMessage(b, true, false, true) }
+
+func benchSendMessage(b *testing.B, withAudit, withJob, plaintext bool) {
 	for _, s := range msgBenchStores {
 		b.Run(s.name, func(b *testing.B) {
 			db := s.open(b, store.Options{})
 			f := benchSeedSend(b, db)
+			if plaintext {
+				store.PlaintextForBenchmark(db)
+			}
 			ctx := context.Background()
 			var seq atomic.Int64
 			b.SetParallelism(max(1, msgBenchSenders/runtime.GOMAXPROCS(0)))

@@ -146,6 +146,7 @@ func (db *DB) RewrapDataKeys(ctx context.Context, orgID string, oldID uint32, pr
 			if err != nil {
 				return err
 			}
+			tx.forgetKeys()
 			for _, r := range rows {
 				nw, err := k.RewrapDataKey(r.id, r.blob)
 				if err != nil {

@@ -60,7 +60,11 @@ type DB struct {
 	wstmts  stmtCache   // statements prepared on the writer connection(s)
 	now     func() time.Time
 	keys    *crypt.Keyring
-	dsn     string // the writer's DSN, for the job client's and River migration's own pools; never logged
+	// plaintext makes sealerFor hand out a sealer that does not encrypt.
+	// Only the benchmark measuring what encryption costs sets it (through
+	// export_test.go); nothing else can.
+	plaintext bool
+	dsn       string // the writer's DSN, for the job client's and River migration's own pools; never logged
 	// inserter is an insert-only River client: the writer inserts the
 	// jobs of each batch with it just before the commit.
 	inserter *river.Client[*sql.Tx]

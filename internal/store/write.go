@@ -22,6 +22,7 @@ type Tx struct {
 	ordered []func()
 	jobs    []river.InsertManyParams
 	staged  []staged
+	memo    *txKeys // shared by the batch's callers; nil: nothing remembered
 }
 
 // Flusher writes, once per batch and just before it commits, what the
@@ -188,6 +189,7 @@ func (db *DB) commit(batch []*writeReq) {
 		return
 	}
 	useSavepoints := len(batch) > 1
+	memo := newTxKeys()
 	ran := 0
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -201,13 +203,14 @@ func (db *DB) commit(batch []*writeReq) {
 				return
 			}
 		}
-		t := &Tx{tx: sqlTx, ctx: ctx, db: db}
+		t := &Tx{tx: sqlTx, ctx: ctx, db: db, memo: memo}
 		r.err = run(r.fn, t)
 		switch {
 		case r.err != nil && !useSavepoints:
 			sqlTx.Rollback()
 			return
 		case r.err != nil:
+			memo.reset() // what the rolled-back caller unwrapped or changed is gone
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
 				sqlTx.Rollback()
 				failAll(batch, fmt.Errorf("store: rollback to savepoint: %w", err))
@@ -267,12 +270,13 @@ func (db *DB) commitOptimistic(ctx context.Context, batch []*writeReq) bool {
 		return true
 	}
 	ran := 0
+	memo := newTxKeys()
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
 			continue
 		}
-		t := &Tx{tx: sqlTx, ctx: ctx, db: db}
+		t := &Tx{tx: sqlTx, ctx: ctx, db: db, memo: memo}
 		if err := run(r.fn, t); err != nil {
 			sqlTx.Rollback()
 			for _, r := range batch {
