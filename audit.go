@@ -76,6 +76,7 @@ const (
 	AuditUserCreate         = "user.create"
 	AuditUserUpdate         = "user.update"
 	AuditUserDisable        = "user.disable"
+	AuditUserInvite         = "user.invite" // a staff account set-up link was sent
 	AuditDepartmentCreate   = "department.create"
 	AuditLocationCreate     = "location.create"
 	AuditDepartmentMember   = "department.member"

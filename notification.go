@@ -42,6 +42,8 @@ const (
 	NotifyStaffQueue  NotificationKind = "staff_queue"   // a new item arrived in a staff member's queue
 	NotifyInvitation  NotificationKind = "invitation"    // a portal invitation link, to a patient or proxy
 	NotifyOneTimeCode NotificationKind = "one_time_code" // a passwordless sign-in code the user asked for
+	// NotifyStaffInvitation carries a new staff member's account set-up link.
+	NotifyStaffInvitation NotificationKind = "staff_invitation"
 )
 
 // NotificationStatus is where a notification stands.

@@ -62,6 +62,13 @@ type chain struct{}
 // appendRows is how many entries one INSERT statement writes.
 const appendRows = 32
 
+// indexEvery is how many entries may wait for the per-patient index
+// (audit_patient_index, see migration 0020): the append that finds at
+// least this many unindexed copies them in, sorted by patient, so that an
+// index page takes many entries at once. Queries read the chain itself
+// beyond the index, so this bounds their extra scan, not their accuracy.
+const indexEvery = 256
+
 // auditColumns are the columns of an audit entry, in insert order.
 const auditColumns = `org_id, seq, id, at, actor_id, actor_role, action, target_type, target_id, patient_id, outcome, source_ip, user_agent, request_id, prev_hash, hash`
 
@@ -81,7 +88,7 @@ func (chain) Flush(tx *store.Tx, items []any) error {
 	}
 	for _, org := range orgs {
 		ps := byOrg[org]
-		seq, prev, err := lockHead(tx, org)
+		seq, prev, indexed, err := lockHead(tx, org)
 		if err != nil {
 			return err
 		}
@@ -96,7 +103,14 @@ func (chain) Flush(tx *store.Tx, items []any) error {
 			}
 		}
 		last := ps[len(ps)-1].ev
-		res, err := tx.Exec(`UPDATE audit_heads SET seq = $1, hash = $2 WHERE org_id = $3 AND seq = $4`, last.Seq, last.Hash, org, seq)
+		if last.Seq-indexed >= indexEvery {
+			if err := indexPatients(tx, org, indexed, last.Seq); err != nil {
+				return internal(op, "index entries", err)
+			}
+			indexed = last.Seq
+		}
+		res, err := tx.Exec(`UPDATE audit_heads SET seq = $1, hash = $2, indexed_seq = $3 WHERE org_id = $4 AND seq = $5`,
+			last.Seq, last.Hash, indexed, org, seq)
 		if err != nil {
 			return internal(op, "advance head", err)
 		}
@@ -108,6 +122,15 @@ func (chain) Flush(tx *store.Tx, items []any) error {
 		}
 	}
 	return nil
+}
+
+// indexPatients adds org's entries after seq from up to seq to in the
+// per-patient index, in index order.
+func indexPatients(tx *store.Tx, org string, from, to int64) error {
+	_, err := tx.Exec(`INSERT INTO audit_patient_index (org_id, patient_id, seq)
+		SELECT org_id, patient_id, seq FROM audit_events WHERE org_id = $1 AND seq > $2 AND seq <= $3 AND patient_id <> ''
+		ORDER BY patient_id, seq`, org, from, to)
+	return err
 }
 
 // insertEntries writes ps in one statement. On SQLite its parameters are
@@ -144,25 +167,24 @@ func insertEntries(tx *store.Tx, ps []*pending) error {
 }
 
 // lockHead returns the org's chain head (seq 0 and the genesis hash for a
-// new chain), locking its row on PostgreSQL until the transaction ends.
-// SQLite has a single writer, so the transaction already excludes others.
-func lockHead(tx *store.Tx, orgID string) (int64, []byte, error) {
+// new chain) and how far its per-patient index reaches, locking its row on
+// PostgreSQL until the transaction ends. SQLite has a single writer, so
+// the transaction already excludes others.
+func lockHead(tx *store.Tx, orgID string) (seq int64, hash []byte, indexed int64, err error) {
 	const op = "audit.Append"
-	q := `SELECT seq, hash FROM audit_heads WHERE org_id = $1`
+	q := `SELECT seq, hash, indexed_seq FROM audit_heads WHERE org_id = $1`
 	if tx.Dialect() == store.Postgres {
 		q += ` FOR UPDATE`
 	}
-	var seq int64
-	var hash []byte
-	err := tx.QueryRow(q, orgID).Scan(&seq, &hash)
+	err = tx.QueryRow(q, orgID).Scan(&seq, &hash, &indexed)
 	if err == nil {
-		if seq < 0 || len(hash) != HashLen {
-			return 0, nil, internal(op, "read head", errors.New("malformed chain head"))
+		if seq < 0 || len(hash) != HashLen || indexed < 0 || indexed > seq {
+			return 0, nil, 0, internal(op, "read head", errors.New("malformed chain head"))
 		}
-		return seq, hash, nil
+		return seq, hash, indexed, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, internal(op, "read head", err)
+		return 0, nil, 0, internal(op, "read head", err)
 	}
 	// No head: create it. ON CONFLICT waits for, then yields to, a
 	// concurrent transaction creating the same head; in that case re-read
@@ -170,27 +192,27 @@ func lockHead(tx *store.Tx, orgID string) (int64, []byte, error) {
 	res, err := tx.Exec(`INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`,
 		orgID, GenesisHash())
 	if err != nil {
-		return 0, nil, internal(op, "create head", err)
+		return 0, nil, 0, internal(op, "create head", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return 0, nil, internal(op, "create head", err)
+		return 0, nil, 0, internal(op, "create head", err)
 	} else if n == 0 {
-		if err := tx.QueryRow(q, orgID).Scan(&seq, &hash); err != nil {
-			return 0, nil, internal(op, "read head", err)
+		if err := tx.QueryRow(q, orgID).Scan(&seq, &hash, &indexed); err != nil {
+			return 0, nil, 0, internal(op, "read head", err)
 		}
-		if seq < 0 || len(hash) != HashLen {
-			return 0, nil, internal(op, "read head", errors.New("malformed chain head"))
+		if seq < 0 || len(hash) != HashLen || indexed < 0 || indexed > seq {
+			return 0, nil, 0, internal(op, "read head", errors.New("malformed chain head"))
 		}
-		return seq, hash, nil
+		return seq, hash, indexed, nil
 	}
 	// This transaction created the head. Refuse to restart a chain whose
 	// head was removed while entries remain: that would fork the trail.
 	var n int
 	if err := tx.QueryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE org_id = $1 LIMIT 1) x`, orgID).Scan(&n); err != nil {
-		return 0, nil, internal(op, "check chain", err)
+		return 0, nil, 0, internal(op, "check chain", err)
 	}
 	if n != 0 {
-		return 0, nil, internal(op, "read head", errors.New("chain head missing while entries exist"))
+		return 0, nil, 0, internal(op, "read head", errors.New("chain head missing while entries exist"))
 	}
-	return 0, GenesisHash(), nil
+	return 0, GenesisHash(), 0, nil
 }

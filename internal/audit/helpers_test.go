@@ -136,10 +136,10 @@ func buildChain(tb testing.TB, db *store.DB, org string, n int) []byte {
 func rawWrite(tb testing.TB, db *store.DB, f func(tx *store.Tx) error) {
 	tb.Helper()
 	err := db.Write(context.Background(), func(tx *store.Tx) error {
-		for _, trg := range []string{"audit_events_no_update", "audit_events_no_delete"} {
+		for _, trg := range []string{"audit_events_no_update", "audit_events_no_delete", "audit_patient_index_no_update", "audit_patient_index_no_delete"} {
 			q := "DROP TRIGGER IF EXISTS " + trg
 			if tx.Dialect() == store.Postgres {
-				q += " ON audit_events"
+				q += " ON " + strings.TrimSuffix(strings.TrimSuffix(trg, "_no_update"), "_no_delete")
 			}
 			if _, err := tx.Exec(q); err != nil {
 				return err

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"iter"
 	"strconv"
 	"strings"
@@ -46,15 +48,42 @@ func List(ctx context.Context, db *store.DB, f Filter) ([]*sotto.AuditEvent, err
 	case limit > MaxLimit:
 		limit = MaxLimit
 	}
-	q, args := f.query(limit)
+	out := make([]*sotto.AuditEvent, 0, min(limit, 64))
+	if f.PatientID == "" {
+		q, args := f.query(limit, 0)
+		return scanEntries(ctx, db, f.OrgID, out, q, args)
+	}
+	// A patient's entries: from the per-patient index as far as it
+	// reaches, then from the chain itself beyond it (at most a few hundred
+	// entries). The index only grows, so reading how far it reaches first
+	// and the chain beyond that point later misses nothing.
+	var indexed int64
+	err := db.QueryRow(ctx, `SELECT indexed_seq FROM audit_heads WHERE org_id = $1`, f.OrgID).Scan(&indexed)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, internal(op, "query", err)
+	}
+	if f.AfterSeq < indexed {
+		q, args := f.query(limit, indexed)
+		if out, err = scanEntries(ctx, db, f.OrgID, out, q, args); err != nil || len(out) == limit {
+			return out, err
+		}
+	}
+	tail := f
+	tail.AfterSeq = max(f.AfterSeq, indexed)
+	q, args := tail.query(limit-len(out), 0)
+	return scanEntries(ctx, db, f.OrgID, out, q, args)
+}
+
+// scanEntries runs q and appends the entries it reads to out.
+func scanEntries(ctx context.Context, db *store.DB, orgID string, out []*sotto.AuditEvent, q string, args []any) ([]*sotto.AuditEvent, error) {
+	const op = "audit.List"
 	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, internal(op, "query", err)
 	}
 	defer rows.Close()
-	out := make([]*sotto.AuditEvent, 0, min(limit, 64))
 	for rows.Next() {
-		e := &sotto.AuditEvent{OrgID: f.OrgID}
+		e := &sotto.AuditEvent{OrgID: orgID}
 		var at int64
 		if err := rows.Scan(&e.Seq, &e.ID, &at, &e.ActorID, &e.ActorRole, &e.Action, &e.TargetType, &e.TargetID,
 			&e.PatientID, &e.Outcome, &e.SourceIP, &e.UserAgent, &e.RequestID, &e.PrevHash, &e.Hash); err != nil {
@@ -111,13 +140,21 @@ func (f *Filter) validate(op string) error {
 }
 
 // query builds the SELECT for f; every condition is a bound parameter.
-func (f *Filter) query(limit int) (string, []any) {
+// With indexed > 0 it reads f.PatientID's entries up to seq indexed
+// through the per-patient index.
+func (f *Filter) query(limit int, indexed int64) (string, []any) {
 	var b strings.Builder
 	args := []any{f.OrgID, f.AfterSeq}
 	b.WriteString(`SELECT ` + entryCols + ` FROM audit_events WHERE org_id = $1 AND seq > $2`)
 	add := func(cond string, v any) {
 		args = append(args, v)
 		b.WriteString(" AND " + cond + " $" + strconv.Itoa(len(args)))
+	}
+	if f.PatientID != "" && indexed > 0 {
+		args = append(args, f.PatientID, indexed)
+		p, n := "$"+strconv.Itoa(len(args)-1), "$"+strconv.Itoa(len(args))
+		b.WriteString(" AND seq <= " + n + " AND seq IN (SELECT seq FROM audit_patient_index WHERE org_id = $1 AND patient_id = " +
+			p + " AND seq > $2 AND seq <= " + n + ")")
 	}
 	if f.PatientID != "" {
 		add("patient_id =", f.PatientID)

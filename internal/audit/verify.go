@@ -22,6 +22,10 @@ const (
 	ReasonCheckpointMismatch = "checkpoint mismatch"
 	ReasonCheckpointSig      = "checkpoint signature invalid"
 	ReasonMalformed          = "malformed entry" // a row that cannot be read as an entry
+	// ReasonPatientIndex: the per-patient index disagrees with the chain up
+	// to where it reaches (an index row removed, added or altered), which
+	// could hide entries from a patient's accounting of disclosures.
+	ReasonPatientIndex = "patient index mismatch"
 )
 
 // Report is the outcome of verifying one org's chain.
@@ -154,6 +158,12 @@ func verifyOrg(ctx context.Context, db *store.DB, orgID string, pub []byte) (Rep
 			v.broken(beyond.Seq, ReasonCheckpointMismatch)
 		default:
 			v.rep.HeadSeq, v.rep.HeadHash = h.seq, hex.EncodeToString(h.hash)
+			if ok, err := patientIndexMatches(ctx, db, orgID, h.indexed); err != nil {
+				return v.rep, err
+			} else if !ok {
+				v.broken(h.indexed, ReasonPatientIndex)
+				return v.rep, nil
+			}
 			if cp := v.rep.Checkpoint; cp != nil && pub != nil {
 				if VerifyCheckpoint(cp, pub) != nil {
 					v.broken(cp.Seq, ReasonCheckpointSig)
@@ -169,13 +179,14 @@ func verifyOrg(ctx context.Context, db *store.DB, orgID string, pub []byte) (Rep
 
 // head is an org's chain head; a missing row reads as seq 0, genesis hash.
 type head struct {
-	seq  int64
-	hash []byte
+	seq     int64
+	hash    []byte
+	indexed int64 // how far the per-patient index reaches
 }
 
 func readHead(ctx context.Context, db *store.DB, orgID string) (head, error) {
 	var h head
-	err := db.QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE org_id = $1`, orgID).Scan(&h.seq, &h.hash)
+	err := db.QueryRow(ctx, `SELECT seq, hash, indexed_seq FROM audit_heads WHERE org_id = $1`, orgID).Scan(&h.seq, &h.hash, &h.indexed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return head{seq: 0, hash: GenesisHash()}, nil
 	}
@@ -183,6 +194,24 @@ func readHead(ctx context.Context, db *store.DB, orgID string) (head, error) {
 		return head{}, internal("audit.readHead", "read head", err)
 	}
 	return h, nil
+}
+
+// patientIndexMatches reports whether org's per-patient index holds
+// exactly the chain's entries about a patient up to seq indexed: as many
+// rows as such entries, each naming an entry with that seq and patient,
+// and none beyond indexed.
+func patientIndexMatches(ctx context.Context, db *store.DB, orgID string, indexed int64) (bool, error) {
+	var entries, rows, matching int64
+	err := db.QueryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM audit_events WHERE org_id = $1 AND seq <= $2 AND patient_id <> ''),
+		(SELECT COUNT(*) FROM audit_patient_index WHERE org_id = $1),
+		(SELECT COUNT(*) FROM audit_patient_index i JOIN audit_events e
+			ON e.org_id = i.org_id AND e.seq = i.seq AND e.patient_id = i.patient_id
+			WHERE i.org_id = $1 AND i.seq <= $2)`, orgID, indexed).Scan(&entries, &rows, &matching)
+	if err != nil {
+		return false, internal("audit.Verify", "check patient index", err)
+	}
+	return entries == rows && rows == matching, nil
 }
 
 // verifier walks one org's chain forward from (last, prev).

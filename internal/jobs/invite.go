@@ -39,6 +39,34 @@ func (n *Notifier) EnqueueInvitation(tx *store.Tx, orgID, patientID, channel, li
 	return nn, nil
 }
 
+// EnqueueStaffInvitation records, inside the Write that creates staff
+// member userID's account (or sends them a new invitation), the e-mail
+// that carries their account set-up link to the address of the account,
+// and asks for it to be sent after the commit. The link (it holds the
+// invitation's token) is sealed on the notification, never in the job;
+// it stays usable InviteDays days. With the log channel (demos) it goes
+// to the outbox page instead. Callers: the staff invitation API and admin
+// console. Errors: KindInvalid code channel_not_configured (no e-mail
+// channel), KindInternal.
+func (n *Notifier) EnqueueStaffInvitation(tx *store.Tx, orgID, userID, link string) (*sotto.Notification, error) {
+	channel := notify.ChannelEmail
+	switch {
+	case n.ch.Log != nil:
+		channel = notify.ChannelLog
+	case n.ch.Email == nil:
+		return nil, &sotto.Error{Kind: sotto.KindInvalid, Code: "channel_not_configured", Msg: "E-mail is not configured on this server, so the invitation cannot be sent."}
+	}
+	nn := &sotto.Notification{OrgID: orgID, UserID: userID, Kind: sotto.NotifyStaffInvitation, Channel: channel}
+	if err := tx.InsertNotification(nn); err != nil {
+		return nil, err
+	}
+	if err := tx.SetNotificationPayload(orgID, nn.ID, []byte(link)); err != nil {
+		return nil, err
+	}
+	tx.Enqueue(SendArgs{OrgID: orgID, NotificationID: nn.ID}, &river.InsertOpts{MaxAttempts: n.maxTries})
+	return nn, nil
+}
+
 // SignInCodeMinutes is how long a one-time sign-in code stays valid; the
 // text says so.
 const SignInCodeMinutes = 10

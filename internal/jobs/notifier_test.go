@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/quotedprintable"
@@ -179,6 +180,19 @@ func smsChannel(t *testing.T) (*smstest.Server, jobs.Channels) {
 	return fake, jobs.Channels{SMS: c}
 }
 
+// middayZone names an IANA zone (Etc/GMT±N) where the local time at now
+// is between 11:00 and 13:00, far from any quiet hours.
+func middayZone(now time.Time) string {
+	k := 12 - now.UTC().Hour() // hours east of UTC
+	switch {
+	case k > 0:
+		return fmt.Sprintf("Etc/GMT-%d", k)
+	case k < 0:
+		return fmt.Sprintf("Etc/GMT+%d", -k)
+	}
+	return "Etc/UTC"
+}
+
 // noon is a daytime clock for America/Chicago (no quiet hours).
 func noon() time.Time { return time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC) }
 
@@ -340,7 +354,9 @@ func TestEmailWithoutSMSConsent(t *testing.T) {
 
 func TestUnreadNudgeOnceOnlyWhenUnread(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, "America/Chicago")
+		// The nudge is scheduled on the real clock, so the patient lives
+		// where it is midday now: no quiet hours whenever the test runs.
+		f := newFixture(t, db, middayZone(time.Now()))
 		f.consentSMS(t)
 		fake, ch := smsChannel(t)
 		startRunner(t, db, ch, time.Now, time.Second)
@@ -364,4 +380,17 @@ func TestUnreadNudgeOnceOnlyWhenUnread(t *testing.T) {
 			t.Fatalf("provider accepted %d texts; want 3 (two messages, one nudge)", got)
 		}
 	})
+}
+
+func TestMiddayZone(t *testing.T) {
+	for h := range 24 {
+		now := time.Date(2026, 11, 24, h, 30, 0, 0, time.UTC)
+		loc, err := time.LoadLocation(middayZone(now))
+		if err != nil {
+			t.Fatalf("%02d:30 UTC: %v", h, err)
+		}
+		if got := now.In(loc).Hour(); got != 12 {
+			t.Errorf("%02d:30 UTC in %s is %02d h, want 12", h, loc, got)
+		}
+	}
 }

@@ -127,6 +127,12 @@ func (n *Notifier) deliver(ctx context.Context, nn *sotto.Notification) (string,
 			return "", err
 		}
 		kind, vars[notify.VarLink], vars[notify.VarExpiresDays] = notify.KindInvitation, string(link), strconv.Itoa(InviteDays)
+	case sotto.NotifyStaffInvitation:
+		link, err := n.db.NotificationPayload(ctx, nn.OrgID, nn.ID)
+		if err != nil {
+			return "", err
+		}
+		kind, vars[notify.VarLink], vars[notify.VarExpiresDays] = notify.KindStaffInvitation, string(link), strconv.Itoa(InviteDays)
 	case sotto.NotifyOneTimeCode:
 		code, err := n.db.NotificationPayload(ctx, nn.OrgID, nn.ID)
 		if err != nil {
@@ -219,6 +225,11 @@ func (n *Notifier) recipient(ctx context.Context, nn *sotto.Notification) (store
 	if nn.Kind == sotto.NotifyOneTimeCode {
 		// The user asked for this code, to this address, just now.
 		prefs.SMS, prefs.Email, prefs.SMSConsentAt = true, true, &nn.CreatedAt
+	}
+	if nn.Kind == sotto.NotifyStaffInvitation {
+		// Their administrator sends a new account's set-up link to its
+		// sign-in address: the only way in, whatever the preferences say.
+		prefs.Email = true
 	}
 	if nn.Kind == sotto.NotifyStaffQueue && nn.Channel == notify.ChannelSMS {
 		if c.Phone, err = n.staffPhone(ctx, nn); err != nil {
@@ -328,6 +339,10 @@ func subject(kind notify.Kind, lang, practice string) string {
 		return "Invitación a los mensajes seguros de " + practice
 	case kind == notify.KindInvitation:
 		return "Your invitation to secure messaging with " + practice
+	case kind == notify.KindStaffInvitation && es:
+		return "Su cuenta de personal de " + practice + " en sotto"
+	case kind == notify.KindStaffInvitation:
+		return "Your " + practice + " staff account on sotto"
 	case kind == notify.KindOneTimeCode && es:
 		return "Su clave de acceso de " + practice
 	case kind == notify.KindOneTimeCode:

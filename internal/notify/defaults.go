@@ -19,6 +19,7 @@ var defaultTexts = map[string]map[Kind]string{
 		KindOneTimeCode:         "Your {{practice_name}} sign-in code is {{code}}. It expires in {{minutes}} minutes. Do not share it.",
 		KindStaffItem:           "A new item waits in your {{practice_name}} inbox: {{link}}",
 		KindStaffUrgent:         "URGENT: an urgent item waits in the {{practice_name}} inbox: {{link}}",
+		KindStaffInvitation:     "{{practice_name}} made you a sotto staff account. Choose your password within {{expires_days}} days: {{link}}",
 	},
 	"es": {
 		KindNewMessage:          "Tiene un nuevo mensaje seguro de {{practice_name}}. Léalo en: {{link}}",
@@ -27,6 +28,7 @@ var defaultTexts = map[string]map[Kind]string{
 		KindOneTimeCode:         "Su clave de acceso de {{practice_name}} es {{code}}. Vence en {{minutes}} minutos. No la comparta.",
 		KindStaffItem:           "Hay un nuevo asunto en su bandeja de {{practice_name}}: {{link}}",
 		KindStaffUrgent:         "URGENTE: hay un asunto urgente en la bandeja de {{practice_name}}: {{link}}",
+		KindStaffInvitation:     "{{practice_name}} le creó una cuenta de personal en sotto. Elija su contraseña en {{expires_days}} días: {{link}}",
 	},
 }
 

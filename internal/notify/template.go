@@ -21,6 +21,7 @@ const (
 	KindOneTimeCode         Kind = "one_time_code"        // a sign-in code
 	KindStaffItem           Kind = "staff_item"           // a new item in a staff member's queue
 	KindStaffUrgent         Kind = "staff_urgent"         // an urgent item waits (push, and SMS to the on-call person)
+	KindStaffInvitation     Kind = "staff_invitation"     // a new staff member is asked to set a password
 )
 
 // Template variables. Each kind allows a fixed subset (see Vars).
@@ -46,21 +47,23 @@ var kindVars = map[Kind][]string{
 	KindOneTimeCode:         {VarPracticeName, VarCode, VarMinutes},
 	KindStaffItem:           {VarPracticeName, VarLink},
 	KindStaffUrgent:         {VarPracticeName, VarLink},
+	KindStaffInvitation:     {VarPracticeName, VarLink, VarExpiresDays},
 }
 
 // requiredVar is the variable without which a kind's notification is
 // useless: the link to follow or the code to type.
 var requiredVar = map[Kind]string{
-	KindNewMessage:  VarLink,
-	KindInvitation:  VarLink,
-	KindOneTimeCode: VarCode,
-	KindStaffItem:   VarLink,
-	KindStaffUrgent: VarLink,
+	KindNewMessage:      VarLink,
+	KindInvitation:      VarLink,
+	KindOneTimeCode:     VarCode,
+	KindStaffItem:       VarLink,
+	KindStaffUrgent:     VarLink,
+	KindStaffInvitation: VarLink,
 }
 
 // Kinds returns every notification kind.
 func Kinds() []Kind {
-	return []Kind{KindNewMessage, KindInvitation, KindAppointmentReminder, KindOneTimeCode, KindStaffItem, KindStaffUrgent}
+	return []Kind{KindNewMessage, KindInvitation, KindAppointmentReminder, KindOneTimeCode, KindStaffItem, KindStaffUrgent, KindStaffInvitation}
 }
 
 // Valid reports whether k is one of the notification kinds.

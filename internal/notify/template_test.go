@@ -153,6 +153,7 @@ func TestRenderValues(t *testing.T) {
 			KindOneTimeCode:         "{{practice_name}} {{code}} {{minutes}}",
 			KindStaffItem:           "{{practice_name}} {{link}}",
 			KindStaffUrgent:         "{{practice_name}} {{link}}",
+			KindStaffInvitation:     "{{practice_name}} {{link}} {{expires_days}}",
 		}[k]
 		tpl, err := ParseTemplate(k, "en", text)
 		if err != nil {

@@ -64,6 +64,8 @@ var routeCleanup = map[string]func(w *world, role string){
 	"DELETE /api/v1/users/{id}/sessions": func(w *world, role string) { w.tokens["billing"] = w.newToken("billing") },
 	// So does signing the billing user out everywhere from the admin console.
 	"POST /admin/users/{id}/sessions": func(w *world, role string) { w.tokens["billing"] = w.newToken("billing") },
+	// Resetting the billing user's sign-in factors ends its sessions too.
+	"POST /api/v1/users/{id}/mfa/reset": func(w *world, role string) { w.tokens["billing"] = w.newToken("billing") },
 }
 
 // fixed is a request that does not depend on the role.
@@ -99,6 +101,26 @@ func routeMatrix(w *world) map[string]routeCase {
 			signedIn(403).with(200, "admin").with(404, "other_admin")},
 		"DELETE /api/v1/users/{id}/sessions": {fixed(req{method: "DELETE", path: "/api/v1/users/" + w.users["billing"].ID + "/sessions"}),
 			signedIn(403).with(200, "admin").with(404, "other_admin")},
+		// Passkeys (passkey*.go, mfareset.go). The world server has no public
+		// URL, so no ceremony can begin; malformed bodies answer 400 first.
+		"POST /api/v1/auth/passkey/begin":  {fixed(req{method: "POST", path: "/api/v1/auth/passkey/begin", body: "{", contentType: "application/json"}), all(400)},
+		"POST /api/v1/auth/passkey/finish": {fixed(req{method: "POST", path: "/api/v1/auth/passkey/finish", body: "{", contentType: "application/json"}), all(400)},
+		"GET /api/v1/me/passkeys":          {fixed(req{method: "GET", path: "/api/v1/me/passkeys"}), signedIn(200).with(403, "patient", "proxy")},
+		"POST /api/v1/me/passkeys/register/begin": {fixed(req{method: "POST", path: "/api/v1/me/passkeys/register/begin", body: "{", contentType: "application/json"}),
+			signedIn(400).with(403, "patient", "proxy")},
+		"POST /api/v1/me/passkeys/register/finish": {fixed(req{method: "POST", path: "/api/v1/me/passkeys/register/finish", body: "{", contentType: "application/json"}),
+			signedIn(400).with(403, "patient", "proxy")},
+		"DELETE /api/v1/me/passkeys/{id}": {fixed(req{method: "DELETE", path: "/api/v1/me/passkeys/" + store.NewID()}), signedIn(404).with(403, "patient", "proxy")},
+		"POST /api/v1/users/{id}/mfa/reset": {fixed(req{method: "POST", path: "/api/v1/users/" + w.users["billing"].ID + "/mfa/reset"}),
+			signedIn(403).with(200, "admin").with(404, "other_admin")},
+		// Staff invitations (staff_invite*.go): administrators only; the world
+		// has no e-mail channel, so an invitation cannot be sent (400).
+		"POST /api/v1/users": {func(w *world, role string) req {
+			return jsonReq("POST", "/api/v1/users", map[string]string{"email": "matrix-" + role + "@example.test", "name": "Matrix Staff", "role": "nurse"})
+		}, signedIn(403).with(400, "admin", "other_admin")},
+		"POST /api/v1/users/{id}/invite": {fixed(req{method: "POST", path: "/api/v1/users/" + w.users["billing"].ID + "/invite"}),
+			signedIn(403).with(400, "admin").with(404, "other_admin")},
+
 		"GET /api/v1/users":        {fixed(req{method: "GET", path: "/api/v1/users"}), signedIn(403).with(200, "admin", "other_admin")},
 		"POST /api/v1/me/password": {fixed(req{method: "POST", path: "/api/v1/me/password", body: "{", contentType: "application/json"}), signedIn(400)},
 		"GET /api/v1/me":           {fixed(req{method: "GET", path: "/api/v1/me"}), signedIn(200)},
@@ -197,7 +219,14 @@ func routeMatrix(w *world) map[string]routeCase {
 		"PUT /api/v1/on-call": {func(w *world, role string) req {
 			return jsonReq("PUT", "/api/v1/on-call", map[string]string{"user_id": w.users["nurse"].ID, "phone": "+15005550123"})
 		}, signedIn(403).with(200, "admin").with(400, "other_admin")},
-		"DELETE /api/v1/on-call":     {fixed(req{method: "DELETE", path: "/api/v1/on-call"}), signedIn(403).with(204, "admin", "other_admin")},
+		"DELETE /api/v1/on-call": {fixed(req{method: "DELETE", path: "/api/v1/on-call"}), signedIn(403).with(204, "admin", "other_admin")},
+		// Single sign-on settings (sso_admin.go): administrators of either
+		// practice; the world has no identity provider, and http:// is refused
+		// for one that is not on loopback.
+		"GET /api/v1/sso": {fixed(req{method: "GET", path: "/api/v1/sso"}), signedIn(403).with(200, "admin", "other_admin")},
+		"PUT /api/v1/sso": {fixed(jsonReq("PUT", "/api/v1/sso", map[string]string{"sign_in_name": "matrix-sso", "issuer": "http://idp.example.test",
+			"client_id": "matrix", "client_secret": "matrix-secret"})), signedIn(403).with(400, "admin", "other_admin")},
+		"DELETE /api/v1/sso":         {fixed(req{method: "DELETE", path: "/api/v1/sso"}), signedIn(403).with(204, "admin", "other_admin")},
 		"POST /webhooks/sms/status":  {fixed(formReq("/webhooks/sms/status", "MessageSid=SM1&MessageStatus=delivered")), all(404)},
 		"POST /webhooks/sms/inbound": {fixed(formReq("/webhooks/sms/inbound", "From=%2B15005550006&Body=STOP")), all(404)},
 		"GET /demo/notifications":    {fixed(req{method: "GET", path: "/demo/notifications"}), signedIn(404)},
@@ -210,8 +239,14 @@ func routeMatrix(w *world) map[string]routeCase {
 		"GET /login/code":         {fixed(req{method: "GET", path: "/login/code"}), all(200)},
 		"POST /login/code":        {fixed(formReq("/login/code", "to=testy%40example.test")), all(400)},
 		"POST /login/code/verify": {fixed(formReq("/login/code/verify", "to=&code=1")), all(401)},
+		"GET /login/sso":          {fixed(req{method: "GET", path: "/login/sso"}), all(200)},
+		"GET /login/sso/callback": {fixed(req{method: "GET", path: "/login/sso/callback?state=forged&code=forged"}), all(401)},
+		"POST /login/sso/mfa":     {fixed(formReq("/login/sso/mfa", "code=123456")), all(401)},
 		"GET /mfa/enroll":         {fixed(req{method: "GET", path: "/mfa/enroll"}), all(200)},
 		"POST /mfa/enroll":        {fixed(formReq("/mfa/enroll", "email=%zz")), all(400)},
+		"GET /account/security":   {fixed(req{method: "GET", path: "/account/security"}), staffPages(200)},
+		"POST /account/security":  {fixed(formReq("/account/security", "name=Test+key")), staffPages(400)},
+		"POST /account/security/passkeys/{id}/delete": {fixed(formReq("/account/security/passkeys/"+store.NewID()+"/delete", "")), staffPages(404)},
 		"POST /logout": {func(w *world, role string) req {
 			r := formReq("/logout", "")
 			if role != "anonymous" {
@@ -239,6 +274,8 @@ func routeMatrix(w *world) map[string]routeCase {
 		"GET /admin/departments":   {fixed(req{method: "GET", path: "/admin/departments"}), adminPages(200)},
 		"GET /admin/permissions":   {fixed(req{method: "GET", path: "/admin/permissions"}), adminPages(200)},
 		"GET /admin/notifications": {fixed(req{method: "GET", path: "/admin/notifications"}), adminPages(200)},
+		"GET /admin/sso":           {fixed(req{method: "GET", path: "/admin/sso"}), adminPages(200)},
+		"POST /admin/sso":          {fixed(formReq("/admin/sso", "op=remove")), adminPages(303)},
 		"POST /admin/users/{id}/status": {fixed(formReq("/admin/users/"+w.users["compliance"].ID+"/status", "disabled=0")),
 			adminPages(303).with(404, "other_admin")},
 		"POST /admin/users/{id}/sessions": {fixed(formReq("/admin/users/"+w.users["billing"].ID+"/sessions", "")),
@@ -254,6 +291,15 @@ func routeMatrix(w *world) map[string]routeCase {
 		"POST /admin/notifications/on-call": {fixed(formReq("/admin/notifications/on-call", "op=set&phone=%2B15005550123&user_id="+w.users["nurse"].ID)),
 			adminPages(303).with(400, "other_admin")},
 		"POST /admin/notifications/{id}/retry": {fixed(formReq("/admin/notifications/"+store.NewID()+"/retry", "")), adminPages(404)},
+		"POST /admin/users": {func(w *world, role string) req {
+			return formReq("/admin/users", "name=Matrix+Staff&role=nurse&email=matrix-page-"+role+"%40example.test")
+		}, adminPages(400)},
+		"POST /admin/users/{id}/invite": {fixed(formReq("/admin/users/"+w.users["billing"].ID+"/invite", "")),
+			adminPages(400).with(404, "other_admin")},
+		// A staff invitation link that does not work answers its own page
+		// (404) to everyone.
+		"GET /welcome/{token}":  {fixed(req{method: "GET", path: "/welcome/not-a-token"}), all(404)},
+		"POST /welcome/{token}": {fixed(formReq("/welcome/not-a-token", "password=x&password_again=x")), all(404)},
 		// The compliance pages (web_compliance*.go): compliance officers and
 		// administrators, each of their own practice.
 		"GET /compliance":               {fixed(req{method: "GET", path: "/compliance?patient_id=" + w.p1.ID}), auditPages(200).with(404, "other_admin")},
@@ -363,9 +409,12 @@ var unaudited = map[string]bool{
 	// Notification settings: the practice's wording and who is on call.
 	"GET /api/v1/departments": true, "GET /api/v1/locations": true, // the practice's own names
 	"GET /api/v1/notification-templates": true, "GET /api/v1/on-call": true, "GET /api/v1/session-policy": true,
+	"GET /api/v1/sso": true, "GET /admin/sso": true, // single sign-on settings, never the secret
 	// Pages that show no patient data: forms, and sign-in (audited itself
 	// when it is tried).
-	"GET /login": true, "GET /login/code": true, "GET /mfa/enroll": true, "GET /patients": true,
+	"GET /login": true, "GET /login/code": true, "GET /login/sso": true, "GET /mfa/enroll": true, "GET /patients": true,
+	// One's own passkeys (names and dates, no patient data).
+	"GET /api/v1/me/passkeys": true, "GET /account/security": true,
 	// The portal's new-message form, and one's own notification switches.
 	"GET /portal/new": true, "GET /portal/settings": true,
 	// The compliance verification's form (running it is audited).

@@ -23,8 +23,8 @@ func TestNotificationTemplatesAPI(t *testing.T) {
 	w := notifyWorld(t, storetest.SQLite(t, store.Options{}))
 	var list templateList
 	unmarshal(t, w.must("admin", req{method: "GET", path: "/api/v1/notification-templates"}, 200), &list)
-	if len(list.Templates) != 12 || len(list.Channels) != 4 {
-		t.Fatalf("templates = %d, channels = %d; want 6 kinds x 2 languages and 4 channels", len(list.Templates), len(list.Channels))
+	if len(list.Templates) != 14 || len(list.Channels) != 4 {
+		t.Fatalf("templates = %d, channels = %d; want 7 kinds x 2 languages and 4 channels", len(list.Templates), len(list.Channels))
 	}
 	for _, v := range list.Templates {
 		if v.Custom || v.Text != v.DefaultText || len(v.Vars) == 0 {

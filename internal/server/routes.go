@@ -1,7 +1,11 @@
 package server
 
+import "sotto"
+
 // routes registers the whole HTTP surface. Every route is listed here.
 func (s *Server) routes() {
+	pk := newPasskeys(s)             // passkeys (WebAuthn): the relying party and its pending ceremonies
+	sso := newSSO(s, newSSOClient()) // single sign-on (OIDC): sign-ons in flight, providers' discovery
 	s.route("GET /healthz", s.healthz)
 	s.route("GET /readyz", s.readyz)
 	s.route("GET /version", s.version)
@@ -12,13 +16,22 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/auth/code/verify", s.codeVerify)
 	s.route("POST /api/v1/auth/mfa/enroll", s.mfaEnroll)
 	s.route("POST /api/v1/auth/mfa/confirm", s.mfaConfirm)
+	s.route("POST /api/v1/auth/passkey/begin", pk.loginBegin)
+	s.route("POST /api/v1/auth/passkey/finish", pk.loginFinish)
 	s.route("POST /api/v1/auth/logout", s.logout)
 	s.route("POST /api/v1/auth/logout-everywhere", s.authed(s.logoutEverywhere))
 	s.route("GET /api/v1/me", s.me)
 	s.route("POST /api/v1/me/password", s.authed(s.changePassword))
+	s.route("GET /api/v1/me/passkeys", s.authed(pk.listPasskeys))
+	s.route("POST /api/v1/me/passkeys/register/begin", s.authed(pk.registerBegin))
+	s.route("POST /api/v1/me/passkeys/register/finish", s.authed(pk.registerFinish))
+	s.route("DELETE /api/v1/me/passkeys/{id}", s.authed(s.freshAuthed(sotto.AuditMFAReset, pk.deletePasskey)))
 	s.route("GET /api/v1/users", s.authed(s.listUsers))
+	s.route("POST /api/v1/users", s.authed(s.createStaff))
+	s.route("POST /api/v1/users/{id}/invite", s.authed(s.resendStaffInvite))
 	s.route("PATCH /api/v1/users/{id}", s.authed(s.patchUser))
 	s.route("DELETE /api/v1/users/{id}/sessions", s.authed(s.endUserSessions))
+	s.route("POST /api/v1/users/{id}/mfa/reset", s.authed(s.resetUserMFA))
 	s.route("GET /api/v1/departments", s.authed(s.listDepartments))
 	s.route("POST /api/v1/departments", s.authed(s.createDepartment))
 	s.route("GET /api/v1/locations", s.authed(s.listLocations))
@@ -66,11 +79,14 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/on-call", s.authed(s.getOnCall))
 	s.route("PUT /api/v1/on-call", s.authed(s.putOnCall))
 	s.route("DELETE /api/v1/on-call", s.authed(s.deleteOnCall))
+	s.route("GET /api/v1/sso", s.authed(sso.getConfig))
+	s.route("PUT /api/v1/sso", s.authed(sso.putConfig))
+	s.route("DELETE /api/v1/sso", s.authed(sso.deleteConfig))
 	s.route("POST /webhooks/sms/status", s.smsStatus)
 	s.route("POST /webhooks/sms/inbound", s.smsInbound)
 	s.route("GET /demo/notifications", s.authed(s.demoOutbox))
 	s.route("GET /api/openapi.json", s.openAPI)
-	s.webRoutes()
+	s.webRoutes(sso)
 	s.patterns = append(s.patterns, "GET /static/")
 	s.mux.Handle("GET /static/", s.static())
 }

@@ -122,20 +122,20 @@ type passwordChange struct {
 	NewPassword     string `json:"new_password"`
 }
 
-// changePassword replaces the caller's password. It needs fresh proof:
-// the current password, checked (and throttled) like a sign-in. Every
-// other session of the user ends. Audited.
+// changePassword replaces the caller's password. It needs fresh proof
+// (requireFreshAuth): the current password, checked (and throttled) like
+// a sign-in; a patient or proxy (who may sign in with a one-time code,
+// having forgotten the password) may instead have signed in within the
+// last five minutes. Every other session of the user ends. Audited.
+// Errors: reauth_required, invalid_credentials, rate_limited, KindInvalid
+// (password policy), KindInternal.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var req passwordChange
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	ps, err := s.checkPassword(w, r, c.user.Email, req.CurrentPassword)
-	if err != nil {
+	if err := s.requireFreshAuth(w, r, c, req.CurrentPassword, !c.user.Role.IsStaff(), sotto.AuditPasswordChange); err != nil {
 		return err
-	}
-	if ps.user.ID != c.user.ID {
-		return errInvalidCredentials
 	}
 	if req.NewPassword == "" {
 		return sotto.Errorf(sotto.KindInvalid, "new_password is required: choose one of at least 12 characters.")

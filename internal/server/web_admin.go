@@ -63,7 +63,7 @@ type adminBase struct {
 // adminSections are the console's pages, by key.
 var adminSections = []struct{ key, href string }{
 	{"home", "/admin"}, {"users", "/admin/users"}, {"departments", "/admin/departments"},
-	{"permissions", "/admin/permissions"}, {"notifications", "/admin/notifications"},
+	{"permissions", "/admin/permissions"}, {"notifications", "/admin/notifications"}, {"sso", "/admin/sso"},
 }
 
 // adminNotices are the outcomes a redirect may announce (?done=key); any

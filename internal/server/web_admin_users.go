@@ -6,24 +6,24 @@ import (
 	"net/url"
 
 	"sotto"
-	"sotto/internal/store"
 )
 
 // staffList is the answer of GET /api/v1/users.
 type staffList struct {
-	Users []*store.StaffMember `json:"users"`
+	Users []staffUser `json:"users"`
 }
 
 // listUsers lists the staff of the admin's organization (patients and
-// proxies are not staff), with their roles, departments and whether an
-// authenticator app is enrolled. Like the other reads of staff details
+// proxies are not staff), with their roles, departments, whether an
+// authenticator app is enrolled and whether they were invited and have
+// not chosen a password yet. Like the other reads of staff details
 // (who is on call, a message's sender), it touches no patient data and is
 // not audited; a refusal is.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err := s.requireRole(r, c, isAdmin, sotto.AuditUserUpdate); err != nil {
 		return err
 	}
-	list, err := s.db.StaffUsers(r.Context(), c.user.OrgID)
+	list, err := s.staffUsers(r, c.user.OrgID)
 	if err != nil {
 		return err
 	}
@@ -35,13 +35,17 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *caller) er
 type adminUsersView struct {
 	adminBase
 	Users []adminUserRow
+	Add   *staffForm // the "Add a staff member" form (staff_invite_admin.go)
 }
 
-// adminUserRow is one staff account.
+// adminUserRow is one staff account. Invited: it waits for its owner to
+// choose a password through an invitation (InviteExpired: the newest
+// link has expired).
 type adminUserRow struct {
 	ID, Name, Email, RoleID string
 	Departments             []string
 	MFA, Disabled, Me       bool
+	Invited, InviteExpired  bool
 }
 
 // departmentNames maps the organization's department ids to their names.
@@ -58,10 +62,18 @@ func (s *Server) departmentNames(ctx context.Context, orgID string) (map[string]
 }
 
 // adminUsers lists the organization's staff with what may be done to each
-// account: disable or re-enable it, and end its sessions everywhere.
+// account: disable or re-enable it, end its sessions everywhere, send a
+// new invitation while it waits for a password; and the form that adds
+// a staff member.
 func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return s.renderAdminUsers(w, r, c, http.StatusOK, &staffForm{})
+}
+
+// renderAdminUsers renders the staff accounts page with status and the
+// add form as form holds it (its values and error after a refusal).
+func (s *Server) renderAdminUsers(w http.ResponseWriter, r *http.Request, c *caller, status int, form *staffForm) error {
 	ctx := r.Context()
-	staff, err := s.db.StaffUsers(ctx, c.user.OrgID)
+	staff, err := s.staffUsers(r, c.user.OrgID)
 	if err != nil {
 		return err
 	}
@@ -70,15 +82,23 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	v := &adminUsersView{adminBase: newAdminBase(r, "users")}
+	if done := r.URL.Query().Get("done"); staffNotices[done] {
+		v.Notice = "admin.done." + done
+	}
+	now := s.now()
 	for _, m := range staff {
 		row := adminUserRow{ID: m.ID, Name: m.Name, Email: m.Email, RoleID: "role." + string(m.Role),
-			MFA: m.MFAEnrolled, Disabled: m.Disabled, Me: m.ID == c.user.ID}
+			MFA: m.MFAEnrolled, Disabled: m.Disabled, Me: m.ID == c.user.ID,
+			Invited: m.Invited, InviteExpired: m.Invited && !m.InviteExpiresAt.After(now)}
 		for _, d := range m.DepartmentIDs {
 			row.Departments = append(row.Departments, names[d])
 		}
 		v.Users = append(v.Users, row)
 	}
-	return s.renderPage(w, http.StatusOK, "admin-users", s.staffView(r, c, "admin.title_users", "admin", v))
+	if v.Add, err = s.staffFormOf(ctx, c.user.OrgID, form); err != nil {
+		return err
+	}
+	return s.renderPage(w, status, "admin-users", s.staffView(r, c, "admin.title_users", "admin", v))
 }
 
 // adminUserStatus disables (disabled=1) or re-enables (disabled=0) an

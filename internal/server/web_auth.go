@@ -12,8 +12,12 @@ import (
 )
 
 // loginPage is the data of the sign-in form. Error is a message id.
+// Passkeys shows "Sign in with a passkey" (the server can be a relying
+// party); PasskeyStep offers a passkey instead of the code at the code
+// step, to an account that has one (passkey_web.go).
 type loginPage struct {
-	Email, Error string
+	Email, Error          string
+	Passkeys, PasskeyStep bool
 }
 
 // enrollPage is the data of the authenticator set-up page. Error is a
@@ -47,7 +51,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 
 // loginForm shows the sign-in form.
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, http.StatusOK, "login", "title.login", loginPage{})
+	return s.render(w, r, http.StatusOK, "login", "title.login", loginPage{Passkeys: s.passkeysReady()})
 }
 
 // loginSubmit signs in through the same core as the API. Staff without an
@@ -58,7 +62,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, r, http.StatusBadRequest, "login", "title.login", loginPage{Error: "login.err_form"})
 	}
 	f := r.PostForm
-	page := loginPage{Email: strings.TrimSpace(f.Get("email"))}
+	page := loginPage{Email: strings.TrimSpace(f.Get("email")), Passkeys: s.passkeysReady()}
 	req := loginRequest{Email: page.Email, Password: f.Get("password")}
 	if code := strings.ReplaceAll(strings.TrimSpace(f.Get("code")), " ", ""); totpShape.MatchString(code) {
 		req.TOTPCode = code
@@ -72,7 +76,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		// The password was right: start enrollment at once.
 		return s.startEnrollment(w, r, page.Email, req.Password)
 	case sotto.ErrorCode(err) == "mfa_required":
-		page.Error = "login.err_code_needed"
+		page.Error, page.PasskeyStep = "login.err_code_needed", s.offersPasskey(r, page.Email)
 		return s.render(w, r, http.StatusUnauthorized, "login", "title.login", page)
 	case sotto.ErrorCode(err) == "invalid_credentials":
 		page.Error = "login.err_credentials"

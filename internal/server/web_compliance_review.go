@@ -64,6 +64,7 @@ var verifyReasons = map[string]string{
 	audit.ReasonCheckpointMismatch: "compliance.reason.checkpoint",
 	audit.ReasonCheckpointSig:      "compliance.reason.checkpoint_sig",
 	audit.ReasonMalformed:          "compliance.reason.malformed",
+	audit.ReasonPatientIndex:       "compliance.reason.patient_index",
 }
 
 // complianceVerifyForm explains the verification and offers to run it.

@@ -70,7 +70,7 @@ var complianceActions = []string{
 	sotto.AuditSignIn, sotto.AuditSignInFailed, sotto.AuditMFAEnroll, sotto.AuditMFAVerify, sotto.AuditMFAFailed,
 	sotto.AuditMFAReset, sotto.AuditPasswordChange, sotto.AuditLockout, sotto.AuditSignOut, sotto.AuditSignInCode,
 	sotto.AuditSessionExpired, sotto.AuditOrgCreate, sotto.AuditOrgUpdate, sotto.AuditUserCreate, sotto.AuditUserUpdate,
-	sotto.AuditUserDisable, sotto.AuditDepartmentCreate, sotto.AuditLocationCreate, sotto.AuditDepartmentMember, sotto.AuditPatientCreate,
+	sotto.AuditUserDisable, sotto.AuditUserInvite, sotto.AuditDepartmentCreate, sotto.AuditLocationCreate, sotto.AuditDepartmentMember, sotto.AuditPatientCreate,
 	sotto.AuditPatientUpdate, sotto.AuditPatientView, sotto.AuditPatientSearch, sotto.AuditPatientInvite,
 	sotto.AuditInviteAccept, sotto.AuditInviteFailed, sotto.AuditConversationCreate, sotto.AuditConversationView,
 	sotto.AuditConversationList, sotto.AuditConversationUpdate, sotto.AuditMessageSend, sotto.AuditMessageRead,

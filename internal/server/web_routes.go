@@ -1,21 +1,31 @@
 package server
 
-import "strings"
+import (
+	"strings"
+
+	"sotto"
+)
 
 // webRoutes registers every page of the web application: the staff sign-in,
 // inbox and patient pages, and the patient portal with its invitation
 // landing. Page errors are answered in HTML (web_respond.go);
 // the JSON API lives in routes.go.
-func (s *Server) webRoutes() {
+func (s *Server) webRoutes(sso *ssoFlows) {
 	s.page("GET /{$}", s.home)
 	s.page("GET /login", s.loginForm)
 	s.page("POST /login", s.loginSubmit)
 	s.page("GET /login/code", s.codeForm)
 	s.page("POST /login/code", s.codeSubmit)
 	s.page("POST /login/code/verify", s.codeVerifySubmit)
+	s.page("GET /login/sso", sso.start)
+	s.page("GET /login/sso/callback", sso.callback)
+	s.page("POST /login/sso/mfa", sso.mfaSubmit)
 	s.page("POST /logout", s.logoutSubmit)
 	s.page("GET /mfa/enroll", s.enrollForm)
 	s.page("POST /mfa/enroll", s.enrollSubmit)
+	s.page("GET /account/security", s.staffPage(s.securityForm))
+	s.page("POST /account/security", s.staffPage(s.securitySubmit))
+	s.page("POST /account/security/passkeys/{id}/delete", s.staffPage(s.freshPage(sotto.AuditMFAReset, s.securityRemove)))
 	s.page("GET /inbox", s.staffPage(s.inboxPage))
 	s.page("GET /inbox/c/{id}", s.staffPage(s.threadPage))
 	s.page("POST /inbox/c/{id}/messages", s.staffPage(s.sendForm))
@@ -41,6 +51,13 @@ func (s *Server) webRoutes() {
 	s.page("GET /portal/settings", s.portalPage(s.portalSettings))
 	s.page("POST /portal/settings", s.portalPage(s.portalSettingsSubmit))
 	s.adminRoutes()
+	s.page("POST /admin/users", s.adminPage(sotto.AuditUserCreate, s.adminAddStaff))
+	s.page("POST /admin/users/{id}/invite", s.adminPage(sotto.AuditUserInvite, s.adminResendInvite))
+	welcome := newStaffWelcome(s) // staff invitation links, with their own throttle
+	s.page("GET /welcome/{token}", welcome.form)
+	s.page("POST /welcome/{token}", welcome.submit)
+	s.page("GET /admin/sso", s.adminPage(sotto.AuditConfigChange, sso.adminSSO))
+	s.page("POST /admin/sso", s.adminPage(sotto.AuditConfigChange, sso.adminSSOForm))
 }
 
 // isWebPage reports whether route pattern is one of the web application's
@@ -48,7 +65,7 @@ func (s *Server) webRoutes() {
 // describe.
 func isWebPage(pattern string) bool {
 	_, path, _ := strings.Cut(pattern, " ")
-	for _, p := range []string{"/{$}", "/login", "/logout", "/mfa/", "/inbox", "/patients", "/portal", "/invite", "/compliance", "/admin"} {
+	for _, p := range []string{"/{$}", "/login", "/logout", "/mfa/", "/inbox", "/patients", "/portal", "/invite", "/compliance", "/admin", "/account", "/welcome"} {
 		if path == p || strings.HasPrefix(path, p+"/") || (strings.HasSuffix(p, "/") && strings.HasPrefix(path, p)) {
 			return true
 		}

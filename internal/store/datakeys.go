@@ -46,8 +46,13 @@ func (db *DB) sealerFor(ctx context.Context, q querier, orgID, patientID string)
 	if err != nil || patientID == "" {
 		return ok, err
 	}
+	return db.dataKey(ctx, q, ok, orgID, patientID)
+}
+
+// dataKey reads and unwraps patientID's data key with org key ok.
+func (db *DB) dataKey(ctx context.Context, q querier, ok *crypt.OrgKey, orgID, patientID string) (sealer, error) {
 	var wrapped []byte
-	err = q.QueryRowContext(ctx, `SELECT wrapped FROM patient_keys WHERE patient_id = $1 AND org_id = $2`, patientID, orgID).Scan(&wrapped)
+	err := q.QueryRowContext(ctx, `SELECT wrapped FROM patient_keys WHERE patient_id = $1 AND org_id = $2`, patientID, orgID).Scan(&wrapped)
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
 		if q.QueryRowContext(ctx, `SELECT COUNT(*) FROM patients WHERE id = $1 AND org_id = $2`, patientID, orgID).Scan(&n) == nil && n == 0 {

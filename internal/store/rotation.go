@@ -38,6 +38,8 @@ var sealedColumns = []sealedColumn{
 	{"push_subscriptions", "id", "subscription_enc", "subscription"},
 	{"on_call", "org_id", "phone_enc", "phone"},
 	{"notifications", "id", "payload_enc", "payload"},
+	{"passkeys", "id", "name_enc", "name"},
+	{"org_sso", "org_id", "client_secret_enc", "client_secret"},
 }
 
 // rotationPage is how many rows one re-wrap or re-seal transaction moves.

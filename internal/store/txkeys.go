@@ -45,7 +45,11 @@ func (t *Tx) sealerFor(orgID, patientID string) (sealer, error) {
 			return k, nil
 		}
 	}
-	k, err := t.db.sealerFor(t.ctx, txq{t}, orgID, patientID)
+	ok, err := t.orgKey(orgID)
+	if err != nil {
+		return nil, err
+	}
+	k, err := t.db.dataKey(t.ctx, txq{t}, ok, orgID, patientID)
 	if err == nil && t.memo != nil {
 		t.memo.data[id] = k
 	}

@@ -59,6 +59,7 @@ var catalogComplianceEN = map[string]string{
 	"compliance.reason.checkpoint":     "a signed checkpoint does not match the trail",
 	"compliance.reason.checkpoint_sig": "a checkpoint's signature is not valid",
 	"compliance.reason.malformed":      "the entry cannot be read",
+	"compliance.reason.patient_index":  "the index of entries by patient does not match the trail (it could hide entries from a patient's accounting of disclosures)",
 
 	// Break-glass.
 	"compliance.bg_intro": "Staff can open a patient's record outside their care team in an emergency, for an hour, after stating a reason. Review each grant and what was done under it.",
@@ -80,6 +81,7 @@ var catalogComplianceEN = map[string]string{
 	"compliance.target.patient": "Patient record", "compliance.target.patient_key": "Patient's data key",
 	"compliance.target.push_subscription": "Push alerts", "compliance.target.recovery_code": "Recovery code",
 	"compliance.target.sms": "Text message", "compliance.target.user": "User account",
+	"compliance.target.sso": "Single sign-on",
 
 	// Actions.
 	"compliance.action.auth.sign_in": "Signed in", "compliance.action.auth.sign_in_failed": "Sign-in failed",
@@ -91,6 +93,7 @@ var catalogComplianceEN = map[string]string{
 	"compliance.action.org.create":           "Created the practice", "compliance.action.org.update": "Changed the practice's settings",
 	"compliance.action.user.create": "Created a user account", "compliance.action.user.update": "Changed a user account",
 	"compliance.action.user.disable":      "Disabled a user account",
+	"compliance.action.user.invite":       "Sent a staff account invitation",
 	"compliance.action.department.create": "Created a department", "compliance.action.location.create": "Created a location", "compliance.action.department.member": "Changed a department's members",
 	"compliance.action.patient.create": "Added a patient", "compliance.action.patient.update": "Changed a patient's record",
 	"compliance.action.patient.view": "Viewed a patient's record", "compliance.action.patient.search": "Searched for patients",

@@ -58,6 +58,7 @@ var catalogComplianceES = map[string]string{
 	"compliance.reason.checkpoint":     "un punto de control firmado no coincide con el registro",
 	"compliance.reason.checkpoint_sig": "la firma de un punto de control no es válida",
 	"compliance.reason.malformed":      "la entrada no se puede leer",
+	"compliance.reason.patient_index":  "el índice de entradas por paciente no coincide con el registro (podría ocultar entradas del informe de divulgaciones de un paciente)",
 
 	// Acceso de emergencia.
 	"compliance.bg_intro": "En una emergencia, el personal puede abrir la ficha de un paciente fuera de su equipo durante una hora, tras indicar un motivo. Revise cada acceso y lo que se hizo con él.",
@@ -79,6 +80,7 @@ var catalogComplianceES = map[string]string{
 	"compliance.target.patient": "Ficha del paciente", "compliance.target.patient_key": "Clave de datos del paciente",
 	"compliance.target.push_subscription": "Alertas push", "compliance.target.recovery_code": "Código de recuperación",
 	"compliance.target.sms": "Mensaje de texto", "compliance.target.user": "Cuenta de usuario",
+	"compliance.target.sso": "Inicio de sesión único",
 
 	// Acciones.
 	"compliance.action.auth.sign_in": "Inició sesión", "compliance.action.auth.sign_in_failed": "Inicio de sesión fallido",
@@ -90,6 +92,7 @@ var catalogComplianceES = map[string]string{
 	"compliance.action.org.create":           "Creó la consulta", "compliance.action.org.update": "Cambió la configuración de la consulta",
 	"compliance.action.user.create": "Creó una cuenta de usuario", "compliance.action.user.update": "Cambió una cuenta de usuario",
 	"compliance.action.user.disable":      "Desactivó una cuenta de usuario",
+	"compliance.action.user.invite":       "Envió una invitación de cuenta de personal",
 	"compliance.action.department.create": "Creó un departamento", "compliance.action.location.create": "Creó una ubicación", "compliance.action.department.member": "Cambió los miembros de un departamento",
 	"compliance.action.patient.create": "Añadió un paciente", "compliance.action.patient.update": "Cambió la ficha de un paciente",
 	"compliance.action.patient.view": "Consultó la ficha de un paciente", "compliance.action.patient.search": "Buscó pacientes",

@@ -34,6 +34,25 @@ var catalogEN = map[string]string{
 	"code.err_to":      "Enter a mobile phone number or an e-mail address.", "code.err_code": "That code is not right or has expired. Check it, or ask for a new one.",
 	"portal.message": "You are signed in. The patient portal pages are not available here yet; use the sotto app.",
 
+	// Single sign-on (sign-in pages).
+	"title.login_sso": "Sign in with single sign-on", "title.login_sso_mfa": "Enter your sotto code",
+	"login.sso_link": "Your practice uses single sign-on? Sign in with single sign-on.",
+	"sso.intro":      "Sign in with your organization's account (Okta, Microsoft, Google...). Enter your organization's sign-in name: your administrator gave it to you.",
+	"sso.org":        "Organization's sign-in name", "sso.org_hint": "For example lakeside-clinic.",
+	"sso.submit": "Continue", "sso.password_link": "Sign in with your e-mail address and password instead",
+	"sso.continuing": "Taking you on...", "sso.continue_idp": "Continue to your organization's sign-in", "sso.continue_home": "Continue to sotto",
+	"sso.err_unknown":     "Single sign-on is not set up for that sign-in name. Check the name, or sign in with your password.",
+	"sso.err_unavailable": "Your organization's sign-in service cannot be reached right now. Try again in a few minutes, or sign in with your password.",
+	"sso.err_failed":      "Single sign-on did not work. Start again, or sign in with your password. If it keeps failing, ask your administrator.",
+	"sso.err_expired":     "This sign-in has expired or was already used. Start single sign-on again.",
+	"sso.err_too_many":    "Too many wrong codes. Start single sign-on again.",
+	"sso.code_intro":      "Your organization signed you in. For your patients' privacy, sotto also asks for the 6-digit code from your authenticator app.",
+	"sso.enroll_intro":    "Your organization signed you in. sotto also needs a code from an authenticator app, and you have none set up yet: set one up now.",
+	"sso.err_code":        "That code is not right. Codes change every 30 seconds: enter the one shown now.",
+	"sso.err_code_needed": "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+	"sso.verify":          "Sign in", "sso.start_over": "Start again",
+	"sso.enroll_step2": "2. Enter the 6-digit code the app now shows.",
+
 	// MFA enrollment.
 	"mfa.intro": "Staff sign in with a password and a code from an authenticator app (Google Authenticator, 1Password, Authy, ...). Enter your e-mail address and password to begin.",
 	"mfa.start": "Continue", "mfa.step1": "1. Add this account to your authenticator app: type the secret key below, or open the link on the phone that has the app.",
@@ -44,6 +63,28 @@ var catalogEN = map[string]string{
 	"mfa.codes_intro":    "Write these ten recovery codes down or print them, and keep them somewhere safe. Each one signs you in once if you lose your phone. They are shown only now.",
 	"mfa.codes_continue": "I have saved them: continue to the inbox",
 
+	// Passkeys (sign-in and the security page).
+	"passkey.or": "or", "passkey.signin": "Sign in with a passkey", "passkey.instead": "Use a passkey instead",
+	"passkey.err_failed":    "The passkey was not accepted. Try again, or sign in with your password and code.",
+	"passkey.err_cancelled": "The passkey request was cancelled or timed out. Try again when you are ready.",
+	"passkey.err_password":  "Enter your password first, then use your passkey instead of the code.",
+	"title.security":        "Security", "nav.security": "Security",
+	"security.passkeys": "Passkeys", "security.intro": "A passkey signs you in with your fingerprint, face or device PIN instead of your password and code. It works only on this site, so it cannot be phished.",
+	"security.none": "You have no passkeys yet.", "security.synced": "Synced",
+	"security.added_on": "Added %s", "security.last_used": "last used %s", "security.never_used": "never used",
+	"security.remove": "Remove", "security.remove_named": "Remove the passkey %s",
+	"security.add": "Add a passkey", "security.name": "Name", "security.name_hint": "So you can tell your passkeys apart, for example \"Work laptop\".",
+	"security.password": "Your password", "security.password_hint": "Adding a way to sign in needs your password again.",
+	"security.add_button": "Add a passkey", "security.added": "Your passkey was added. You can now sign in with it.",
+	"security.removed":      "The passkey was removed. It no longer signs you in.",
+	"security.unsupported":  "Adding a passkey needs a browser with passkey support and JavaScript turned on.",
+	"security.unavailable":  "Passkeys are not available on this server yet: ask your administrator.",
+	"security.err_script":   "Adding a passkey needs JavaScript: turn it on, or use a browser that supports passkeys.",
+	"security.err_password": "That password is not right. Check it and try again.",
+	"security.err_exists":   "This passkey is already registered.", "security.err_limit": "You already have 10 passkeys. Remove one first.",
+	"security.err_name":         "Give the passkey a name of 1 to 64 characters.",
+	"compliance.target.passkey": "Passkey", // the audit trail's name of a passkey target
+
 	// Setup.
 	"setup.intro":    "Create your practice and its first administrator. This link works once and expires an hour after the server printed it.",
 	"setup.org_name": "Practice name", "setup.name": "Your full name", "setup.email": "Your e-mail address (you sign in with it)",
@@ -51,6 +92,23 @@ var catalogEN = map[string]string{
 	"setup.bad_link":         "This setup link is invalid, already used or expired. Restart sotto on an empty database to get a new one.",
 	"setup.done_intro":       "Your practice is ready. Staff accounts sign in with a password and a code from an authenticator app.",
 	"setup.done_secret_once": "Add this account to your authenticator app (Google Authenticator, 1Password, Authy, ...) now: this secret is shown only once.",
+
+	// Staff invitation (the link an administrator's invitation e-mail holds).
+	"title.welcome": "Choose your password", "title.welcome_invalid": "This link does not work", "title.welcome_done": "Your password is set",
+	"welcome.intro": "%s made you a staff account on sotto, its secure messaging. Choose your password; then sign in and set up an authenticator app.",
+	"welcome.email": "Your sign-in e-mail address", "welcome.email_hint": "You sign in with this address. Your administrator chose it.",
+	"welcome.password": "Choose a password", "welcome.password_again": "Type the password again",
+	"welcome.submit":       "Save my password",
+	"welcome.err_mismatch": "The two passwords are not the same. Type the same password in both fields.",
+	"welcome.err_rate":     "Too many attempts. Wait a few minutes, then try again.",
+	"welcome.invalid":      "This invitation link does not work any more: it was already used, it expired, or a newer invitation replaced it. Ask your practice's administrator to send you a new one.",
+	"welcome.done":         "Your password is saved. Sign in now with your e-mail address and this password; you will then set up an authenticator app on your phone.",
+	"welcome.sign_in":      "Go to sign-in",
+
+	// Fresh authentication (a sensitive change asks for the password again).
+	"title.reauth": "Confirm it is you", "reauth.intro": "For your security, enter your current password to make this change.",
+	"reauth.password": "Current password", "reauth.submit": "Confirm", "reauth.cancel": "Cancel",
+	"reauth.err_password": "That password is not right. Try again.",
 
 	// Errors.
 	"error.request_id": "Reference for support: %s", "error.back_inbox": "Back to the inbox", "error.sign_in": "Go to sign-in",

@@ -25,7 +25,7 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // pageNames are the pages; each is parsed with layout.html.
-var pageNames = []string{"setup", "setup-done", "message", "error", "login", "login-code", "mfa-enroll", "mfa-codes", "inbox", "patients", "patient"}
+var pageNames = []string{"setup", "setup-done", "message", "error", "login", "login-code", "mfa-enroll", "mfa-codes", "login-sso", "login-sso-mfa", "account-security", "inbox", "patients", "patient", "welcome", "reauth"}
 
 // compliancePageNames are the compliance pages (the audit trail, its
 // verification and the break-glass review), parsed like pageNames.
@@ -34,7 +34,7 @@ var compliancePageNames = []string{"compliance-audit", "compliance-verify", "com
 // adminPageNames are the admin console's pages (staff accounts,
 // departments, the permission matrix, notifications), parsed like
 // pageNames: with layout.html, under the staff header.
-var adminPageNames = []string{"admin-home", "admin-users", "admin-departments", "admin-permissions", "admin-notifications"}
+var adminPageNames = []string{"admin-home", "admin-users", "admin-departments", "admin-permissions", "admin-notifications", "admin-sso"}
 
 // portalPageNames are the patient portal's pages; each is parsed with
 // layout.html and portal-parts.html, which redefines the layout's "top"
