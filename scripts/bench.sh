@@ -9,6 +9,9 @@
 #                           small   200 patients,    2 staff,  100 msg/s, 20 s
 #                           medium  2000 patients,   5 staff,  500 msg/s, 60 s
 #                           large   10000 patients, 10 staff, 2000 msg/s, 60 s
+#                           idle    10,000 connections held (100 patients ×
+#                                   100 devices) at 10 msg/s for 5 s: the
+#                                   server's RSS per idle connection
 #                         Extra flags go after the scenario's and override
 #                         them, e.g. scripts/bench.sh sqlite --patients 50 --rate 50 --duration 10s
 #   SOTTO_BENCH_LOG_LEVEL server log level (default info: access logs are part of the cost)
@@ -142,8 +145,9 @@ for scenario in ${SCENARIO:-small}; do
 	small) ARGS=(--patients 200 --staff 2 --rate 100 --duration 20s) ;;
 	medium) ARGS=(--patients 2000 --staff 5 --rate 500 --duration 60s) ;;
 	large) ARGS=(--patients 10000 --staff 10 --rate 2000 --duration 60s --source-addrs 127.0.0.2-127.0.0.20) ;;
+	idle) ARGS=(--patients 100 --devices-per-patient 100 --staff 2 --rate 10 --duration 5s --warmup 0s --grace 2s --source-addrs 127.0.0.2-127.0.0.5) ;;
 	*)
-		log "unknown scenario $scenario (small, medium, large)"
+		log "unknown scenario $scenario (small, medium, large, idle)"
 		exit 2
 		;;
 	esac

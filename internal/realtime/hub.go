@@ -11,8 +11,17 @@
 // dropped with [ErrSlow]. It must then reconnect and resume from the last
 // Seq it received, replaying the gap from the store's event log.
 //
-// The hub runs no goroutines of its own. An idle subscription costs one
-// small struct plus its channel buffer.
+// A subscription is consumed in one of two ways. [Hub.Subscribe] gives a
+// buffered channel ([Sub.C]) for a goroutine that waits on it. For many
+// mostly idle subscribers that should cost no goroutine while idle (the
+// WebSocket sessions), [Hub.SubscribeNotify] gives a queue that starts
+// empty and grows on demand up to its limit, and calls a wake function when
+// there is something to [Sub.Take], so the consumer can start a goroutine
+// only then.
+//
+// The hub keeps no goroutines of its own (Publish may start a short-lived
+// one to call many wake functions). An idle subscription costs one small
+// struct plus, for the channel kind, its channel buffer.
 package realtime
 
 import (
@@ -121,16 +130,61 @@ func (h *Hub) SubscribeBuffer(topics []string, filter func(*Event) bool, buffer 
 		topics: dedupe(topics),
 	}
 	s.last.Store(math.MinInt64)
+	s.ch = make(chan *Event, buffer)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		s.ch = make(chan *Event)
-		s.err = ErrShutdown
-		close(s.ch)
-		return s
+	h.link(s)
+	return s
+}
+
+// SubscribeNotify is Subscribe for a consumer that should hold no goroutine
+// while idle. The subscription's queue starts empty and allocates nothing
+// until events arrive; it grows on demand, keeps a few slots between
+// bursts (so that single events allocate nothing), and holds at most limit
+// events (limit <= 0 means the hub's buffer) not yet taken with
+// [Sub.Take]; one more drops it with [ErrSlow], as a full channel does.
+//
+// wake is called after the queue went from empty to not empty and once
+// after the subscription ended (so that the consumer takes what is left
+// and reads Err); a call may come late (after the consumer has already
+// taken the events), never early. It is called by Publish (without locks,
+// on the publisher's goroutine or, for a large fan-out, another one), and
+// by Sub.Close or Hub.Close with the subscription's lock and possibly the
+// hub's held: it must be fast, must not block and must not call methods of
+// the Hub or of any Sub (start a goroutine, or signal one). It is not
+// called for a subscription that has already ended when SubscribeNotify
+// returns (after Hub.Close). [Sub.C] returns nil for these subscriptions.
+// Errors and concurrency as Subscribe.
+func (h *Hub) SubscribeNotify(topics []string, filter func(*Event) bool, limit int, wake func()) *Sub {
+	if limit <= 0 {
+		limit = h.buffer
 	}
-	s.ch = make(chan *Event, buffer)
+	s := &Sub{
+		hub:    h,
+		filter: filter,
+		topics: dedupe(topics),
+		limit:  limit,
+		wake:   wake,
+	}
+	s.last.Store(math.MinInt64)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.link(s)
+	return s
+}
+
+// link adds s to the topic index, or ends it with ErrShutdown when the hub
+// is closed. h.mu must be held for writing.
+func (h *Hub) link(s *Sub) {
+	if h.closed {
+		if s.ch != nil {
+			s.ch = make(chan *Event) // unbuffered: nothing will be queued
+			close(s.ch)
+		}
+		s.err = ErrShutdown
+		return
+	}
 	s.pos = make([]int, len(s.topics))
 	for i, t := range s.topics {
 		ts := h.topics[t]
@@ -144,7 +198,6 @@ func (h *Hub) SubscribeBuffer(topics []string, filter func(*Event) bool, buffer 
 	h.all[s] = struct{}{}
 	s.linked = true
 	h.live.Add(1)
-	return s
 }
 
 // Publish delivers ev to every subscriber of at least one of ev.Topics
@@ -164,19 +217,51 @@ func (h *Hub) Publish(ev *Event) {
 	if ev == nil {
 		return
 	}
-	for _, s := range h.deliver(ev) {
+	var buf [wakeInline]*Sub // on the stack: a usual fan-out allocates nothing
+	dropped, woken := h.deliver(ev, buf[:0])
+	for _, s := range dropped {
 		h.unlink(s)
+	}
+	h.wake(woken)
+}
+
+// wakeInline is the most SubscribeNotify wakes Publish calls itself (the
+// server's wake starts a goroutine: 32 cost the publisher about 10 µs).
+// More are handed to one new goroutine, so that a broadcast to thousands
+// of idle subscribers does not hold up the publisher (the store's single
+// writer) for milliseconds; below that the extra hop would only add
+// scheduling delay.
+const wakeInline = 32
+
+// wake calls the wake functions of woken, on this goroutine for a few,
+// else on a new one (with its own copy of the slice). It runs without
+// locks held.
+func (h *Hub) wake(woken []*Sub) {
+	if len(woken) <= wakeInline {
+		for _, s := range woken {
+			s.wake()
+		}
+		return
+	}
+	go wakeAll(slices.Clone(woken))
+}
+
+func wakeAll(subs []*Sub) {
+	for _, s := range subs {
+		s.wake()
 	}
 }
 
 // deliver performs the fan-out under the read lock and returns the
 // subscribers it dropped, so the caller can unlink them after the read
-// lock is released (unlinking needs the write lock).
-func (h *Hub) deliver(ev *Event) (dropped []*Sub) {
+// lock is released (unlinking needs the write lock), and the
+// SubscribeNotify subscribers to wake (those whose queue was empty, and
+// those dropped), appended to woken.
+func (h *Hub) deliver(ev *Event, woken []*Sub) (dropped, _ []*Sub) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.closed {
-		return nil
+		return nil, woken
 	}
 	for _, t := range ev.Topics {
 		ts := h.topics[t]
@@ -190,12 +275,16 @@ func (h *Hub) deliver(ev *Event) (dropped []*Sub) {
 			if s.filter != nil && !s.filter(ev) {
 				continue
 			}
-			if s.send(ev) {
+			drop, wake := s.send(ev)
+			if drop {
 				dropped = append(dropped, s)
+			}
+			if wake {
+				woken = append(woken, s)
 			}
 		}
 	}
-	return dropped
+	return dropped, woken
 }
 
 // Close ends every subscription with [ErrShutdown]. Later calls to

@@ -5,9 +5,11 @@ import (
 	"sync/atomic"
 )
 
-// Sub is one subscription created by [Hub.Subscribe]. Its owner (usually a
-// WebSocket session's writer goroutine) reads events from C until the
-// channel is closed, then consults Err.
+// Sub is one subscription created by [Hub.Subscribe] or
+// [Hub.SubscribeNotify]. The owner of a Subscribe subscription reads events
+// from C until the channel is closed, then consults Err. The owner of a
+// SubscribeNotify subscription calls Take when woken until it takes
+// nothing, then consults Err.
 type Sub struct {
 	hub    *Hub
 	filter func(*Event) bool
@@ -25,19 +27,53 @@ type Sub struct {
 	pos    []int
 	linked bool
 
-	// mu guards ch against send-after-close and close-twice, and err.
-	mu  sync.Mutex
-	ch  chan *Event
-	err error // nil while live
+	// limit and wake are set for a SubscribeNotify subscription (whose ch
+	// is nil) and immutable.
+	limit int
+	wake  func()
+
+	// mu guards ch against send-after-close and close-twice, queue and
+	// err.
+	mu    sync.Mutex
+	ch    chan *Event // Subscribe: the bounded queue
+	queue []*Event    // SubscribeNotify: events not yet taken, oldest first
+	err   error       // nil while live
 }
 
 // C returns the channel on which the subscription receives events, in
 // increasing Seq order. The channel is closed when the subscription ends;
 // events queued before the end are still received first. Only the
-// subscription's owner should receive from it. It never fails.
+// subscription's owner should receive from it. It never fails. It returns
+// nil for a subscription made by SubscribeNotify (use Take).
 func (s *Sub) C() <-chan *Event {
 	return s.ch
 }
+
+// Take appends the events queued for a SubscribeNotify subscription to
+// buf, oldest first, empties the queue and returns buf; nothing appended
+// means nothing is queued (then Err tells whether the subscription has
+// ended). Events queued before the end are still taken. Only the
+// subscription's owner should call it: after each wake, until it appends
+// nothing, and only then consult Err (the wake of the end may come while
+// events are still queued, and no other follows). A caller that passes a
+// small array of its own (buf := s.Take(arr[:0])) allocates nothing. It
+// appends nothing for a Subscribe subscription (use C).
+func (s *Sub) Take(buf []*Event) []*Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	buf = append(buf, s.queue...)
+	clear(s.queue)
+	if cap(s.queue) > keepQueue {
+		s.queue = nil // after a burst, an idle subscription holds no storage
+	} else {
+		s.queue = s.queue[:0] // reused: the next event needs no allocation
+	}
+	return buf
+}
+
+// keepQueue is the largest queue storage (in events) a SubscribeNotify
+// subscription keeps between bursts.
+const keepQueue = 4
 
 // Err reports why the subscription ended: nil while it is live, otherwise
 // [ErrSlow] (dropped for overflowing its queue; resume from the last Seq
@@ -74,20 +110,30 @@ func (s *Sub) claim(seq int64) bool {
 }
 
 // send queues ev without blocking. If the queue is full it ends the
-// subscription with ErrSlow and returns true: the caller must unlink s.
-// Sending to an already-ended subscription is a no-op.
-func (s *Sub) send(ev *Event) (dropped bool) {
+// subscription with ErrSlow and reports dropped: the caller must unlink s.
+// For a SubscribeNotify subscription it also reports whether the caller
+// must call s.wake (the queue was empty, or s was dropped). Sending to an
+// already-ended subscription is a no-op.
+func (s *Sub) send(ev *Event) (dropped, wake bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		return false
+		return false, false
+	}
+	if s.ch == nil {
+		if len(s.queue) >= s.limit {
+			s.endLocked(ErrSlow)
+			return true, true
+		}
+		s.queue = append(s.queue, ev)
+		return false, len(s.queue) == 1
 	}
 	select {
 	case s.ch <- ev:
-		return false
+		return false, false
 	default:
 		s.endLocked(ErrSlow)
-		return true
+		return true, false
 	}
 }
 
@@ -100,14 +146,20 @@ func (s *Sub) end(err error) bool {
 		return false
 	}
 	s.endLocked(err)
+	if s.ch == nil {
+		s.wake()
+	}
 	return true
 }
 
-// endLocked records err, closes the channel exactly once and updates the
-// hub's live count. s.mu must be held and s.err must be nil.
+// endLocked records err, closes the channel exactly once (a SubscribeNotify
+// owner is woken by the caller instead) and updates the hub's live count.
+// s.mu must be held and s.err must be nil.
 func (s *Sub) endLocked(err error) {
 	s.err = err
-	close(s.ch)
+	if s.ch != nil {
+		close(s.ch)
+	}
 	s.hub.live.Add(-1)
 }
 

@@ -1,31 +1,30 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"sotto"
-	"sotto/internal/audit"
 	"sotto/internal/realtime"
 	"sotto/internal/store"
 )
 
 // Live-update tuning.
 const (
-	heartbeatEvery   = 25 * time.Second
-	frameWriteTimout = 10 * time.Second
-	replayWindow     = 5000 // events replayed on resume before the client is told to reload
-	replayPage       = 500
-	deliverFlush     = 500 * time.Millisecond
+	heartbeatEvery    = 25 * time.Second
+	frameWriteTimeout = 10 * time.Second
+	replayWindow      = 5000 // events replayed on resume before the client is told to reload
+	replayPage        = 500
+	deliverFlush      = 500 * time.Millisecond
 
-	patientStreamBuffer = 64   // events queued per patient stream before it counts as too slow
-	staffStreamBuffer   = 1024 // the same for a staff stream
+	// Events queued for a stream (besides the batch being written) before
+	// it counts as too slow. The queue grows on demand: an idle stream
+	// holds none.
+	patientStreamBuffer = 64
+	staffStreamBuffer   = 1024 // a staff inbox sees a whole organization's traffic
 )
 
 // WebSocket close codes of the events stream (4000-4999 are ours).
@@ -82,6 +81,14 @@ func visible(c *caller, ev *sotto.Event, scope store.PatientScope) bool {
 // events upgrades to a WebSocket streaming every event the caller may see.
 // With ?after=SEQ it first replays what the caller missed since SEQ.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
+	return s.openStream(w, r, streamTuning{heartbeat: heartbeatEvery, writeTimeout: frameWriteTimeout})
+}
+
+// openStream authenticates the caller, upgrades the connection, replays or
+// says hello, and hands the stream over to its reader goroutine (see
+// stream): the handler returns, and net/http's request state (the request,
+// its buffers, the handler goroutine and its stack) with it.
+func (s *Server) openStream(w http.ResponseWriter, r *http.Request, tune streamTuning) error {
 	c, err := s.caller(r)
 	if err != nil {
 		return err
@@ -90,226 +97,35 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	conn, err := websocket.Accept(w, r, nil)
+	sb := &smallBuffers{ResponseWriter: w}
+	conn, err := websocket.Accept(sb, r, nil)
 	if err != nil {
 		return nil // Accept has answered the client
 	}
-	defer conn.CloseNow()
-	ctx := conn.CloseRead(r.Context())
-	st := &stream{s: s, c: c, req: r, conn: conn, last: after}
-	st.run(ctx)
+	if sb.conn == nil { // Accept hijacked through another writer: cannot happen with coder/websocket v1.8
+		conn.CloseNow()
+		return nil
+	}
+	st := &stream{s: s, c: c.forStream(), conn: conn, raw: sb.conn, tune: tune, last: after}
+	if !c.user.Role.IsStaff() {
+		// Patients' devices record delivery receipts, audited as made by
+		// this connection's upgrade request.
+		st.receiptAudit = s.callerEvent(r, c, sotto.AuditMessageDeliver, sotto.AuditSuccess)
+	}
+	st.start()
 	return nil
 }
 
-// stream is one live events connection.
-type stream struct {
-	s       *Server
-	c       *caller
-	req     *http.Request // the upgrade request, for audit entries
-	conn    *websocket.Conn
-	last    int64          // highest seq sent
-	pending []*sotto.Event // message.created events to mark delivered
-}
-
-// run subscribes, replays, then forwards live events until the connection,
-// the session or the server ends.
-func (st *stream) run(ctx context.Context) {
-	c := st.c
-	topics := []string{"staff:" + c.user.OrgID}
-	if !c.user.Role.IsStaff() {
-		topics = topics[:0]
-		for _, p := range c.actor.PatientIDs {
-			topics = append(topics, "patient:"+p)
-		}
-	}
-	buffer := patientStreamBuffer
-	if c.user.Role.IsStaff() {
-		buffer = staffStreamBuffer // a staff inbox sees a whole organization's traffic
-	}
-	sub := st.s.hub.SubscribeBuffer(topics, func(e *realtime.Event) bool {
-		le := e.Data.(*liveEvent)
-		return visible(c, le.ev, le.scope)
-	}, buffer)
-	defer sub.Close()
-
-	if st.last > 0 {
-		if !st.replay(ctx) {
-			return
-		}
-	} else {
-		seq, err := st.s.db.LastEventSeq(ctx)
-		if err != nil {
-			st.conn.Close(websocket.StatusInternalError, "try again")
-			return
-		}
-		st.last = seq
-		if st.write(ctx, frame{Type: "hello", Seq: seq}) != nil {
-			return
-		}
-	}
-	heartbeat := time.NewTicker(heartbeatEvery)
-	defer heartbeat.Stop()
-	flush := time.NewTicker(deliverFlush)
-	defer flush.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			st.flushDelivered()
-			return
-		case e, ok := <-sub.C():
-			if !ok {
-				st.flushDelivered()
-				switch {
-				case errors.Is(sub.Err(), realtime.ErrSlow):
-					st.conn.Close(closeSlow, "too slow: resume with after="+strconv.FormatInt(st.last, 10))
-				default:
-					st.conn.Close(websocket.StatusGoingAway, "server shutting down")
-				}
-				return
-			}
-			if e.Seq <= st.last {
-				continue
-			}
-			if st.writeRaw(ctx, e.Frame) != nil {
-				return
-			}
-			st.last = e.Seq
-			st.noteDelivered(e.Data.(*liveEvent).ev)
-		case <-flush.C:
-			st.flushDelivered()
-		case <-heartbeat.C:
-			if !st.s.sessionLive(ctx, st.c) {
-				st.conn.Close(closeSessionEnded, "session ended")
-				return
-			}
-			if st.write(ctx, frame{Type: "heartbeat", Seq: st.last}) != nil {
-				return
-			}
-		}
-	}
-}
-
-// replay sends the events after st.last the caller may see, from the
-// store's log, up to replayWindow; beyond it the client is told to reload.
-func (st *stream) replay(ctx context.Context) bool {
-	head, err := st.s.db.LastEventSeq(ctx)
-	if err != nil {
-		st.conn.Close(websocket.StatusInternalError, "try again")
-		return false
-	}
-	if st.last > head {
-		// A cursor from the future (another server, a restored database):
-		// resuming from it would skip everything, so the client reloads.
-		st.write(ctx, frame{Type: "reset", Seq: head})
-		st.conn.Close(closeResetRequired, "unknown cursor: reload")
-		return false
-	}
-	scopes := map[string]store.PatientScope{}
-	sent := 0
-	for {
-		evs, err := st.s.db.EventsAfter(ctx, st.c.user.OrgID, st.last, replayPage)
-		if err != nil {
-			st.conn.Close(websocket.StatusInternalError, "try again")
-			return false
-		}
-		for _, ev := range evs {
-			sc, ok := scopes[ev.PatientID]
-			if !ok && ev.PatientID != "" {
-				if sc, err = st.s.db.PatientScope(ctx, ev.PatientID); err != nil {
-					st.conn.Close(websocket.StatusInternalError, "try again")
-					return false
-				}
-				scopes[ev.PatientID] = sc
-			}
-			if visible(st.c, ev, sc) {
-				b, _ := json.Marshal(frame{Type: "event", Seq: ev.Seq, Event: ev})
-				if st.writeRaw(ctx, b) != nil {
-					return false
-				}
-				st.noteDelivered(ev)
-			}
-			st.last = ev.Seq
-			if sent++; sent > replayWindow {
-				st.write(ctx, frame{Type: "reset", Seq: st.last})
-				st.conn.Close(closeResetRequired, "too far behind: reload")
-				return false
-			}
-		}
-		if len(evs) < replayPage {
-			return true
-		}
-	}
-}
-
-func (st *stream) write(ctx context.Context, f frame) error {
-	b, _ := json.Marshal(f)
-	return st.writeRaw(ctx, b)
-}
-
-func (st *stream) writeRaw(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, frameWriteTimout)
-	defer cancel()
-	return st.conn.Write(ctx, websocket.MessageText, b)
-}
-
-// noteDelivered remembers a new message that reached a patient's device,
-// so that its delivery receipt is recorded: once per message and user,
-// however many devices the user has connected.
-func (st *stream) noteDelivered(ev *sotto.Event) {
-	if ev.Kind == sotto.EventMessageCreated && !st.c.user.Role.IsStaff() && ev.CreatedBy != st.c.user.ID &&
-		st.s.delivered.add(ev.MessageID+"/"+st.c.user.ID) {
-		st.pending = append(st.pending, ev)
-	}
-}
-
-// flushDelivered records the pending delivery receipts in one write.
-func (st *stream) flushDelivered() {
-	if len(st.pending) == 0 {
-		return
-	}
-	evs := st.pending
-	st.pending = nil
-	s, c := st.s, st.c
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	failed := func(err error) {
-		s.log.Error("recording delivery receipts failed", "user_id", c.user.ID, "error", err.Error())
-		for _, ev := range evs {
-			s.delivered.remove(ev.MessageID + "/" + c.user.ID)
-		}
-	}
-	scopes := map[string]store.PatientScope{}
-	for _, ev := range evs {
-		if _, ok := scopes[ev.PatientID]; !ok && ev.PatientID != "" {
-			sc, err := s.db.PatientScope(ctx, ev.PatientID)
-			if err != nil {
-				failed(err)
-				return
-			}
-			scopes[ev.PatientID] = sc
-		}
-	}
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		for _, ev := range evs {
-			conv := &sotto.Conversation{ID: ev.ConversationID, OrgID: ev.OrgID, PatientID: ev.PatientID, DepartmentID: ev.DepartmentID,
-				AssigneeID: ev.AssigneeID, Category: ev.Category}
-			rev, err := tx.MarkReceipt(conv, &sotto.Message{ID: ev.MessageID, Internal: ev.Internal}, c.user.ID, false)
-			if err != nil {
-				return err
-			}
-			if rev == nil {
-				continue
-			}
-			s.publish(tx, rev, scopes[ev.PatientID])
-			aev := s.callerEvent(st.req, c, sotto.AuditMessageDeliver, sotto.AuditSuccess)
-			aev.TargetType, aev.TargetID, aev.PatientID = "message", ev.MessageID, ev.PatientID
-			if err := audit.Append(tx, aev); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		failed(err)
+// forStream returns the part of c an events stream keeps for its lifetime
+// (hours): what the access filter, the session check and delivery
+// receipts need. The user's name and e-mail, the session's times and the
+// rest are left to the garbage collector.
+func (c *caller) forStream() *caller {
+	return &caller{
+		user:  &sotto.User{ID: c.user.ID, OrgID: c.user.OrgID, Role: c.user.Role},
+		sess:  &store.Session{TokenHash: c.sess.TokenHash, UserID: c.sess.UserID, OrgID: c.sess.OrgID},
+		actor: c.actor,
+		perms: c.perms,
+		idle:  c.idle,
 	}
 }
