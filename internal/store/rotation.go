@@ -139,7 +139,8 @@ func (db *DB) RewrapDataKeys(ctx context.Context, orgID string, oldID uint32, pr
 	const op = "store.RewrapDataKeys"
 	done, after := 0, ""
 	for {
-		rows, err := db.stragglers(ctx, "patient_keys", "patient_id", "wrapped", orgID, oldID, after)
+		c := patientKeysColumn
+		rows, err := db.stragglers(ctx, c.table, c.idColumn, c.column, orgID, oldID, after)
 		if err != nil || len(rows) == 0 {
 			return done, err
 		}
@@ -266,14 +267,8 @@ func (t *Tx) RetireOrgKey(orgID string, oldID uint32, force bool) (remaining int
 	if k.PrimaryKeyID() == oldID {
 		return 0, &sotto.Error{Kind: sotto.KindConflict, Code: "key_primary", Op: op, Msg: "The key version to retire is still the primary one."}
 	}
-	cols := append([]sealedColumn{{"patient_keys", "patient_id", "wrapped", "keyset"}}, sealedColumns...)
-	for _, c := range cols {
-		var n int
-		q := fmt.Sprintf(`SELECT COUNT(*) FROM %s WHERE org_id = $1 AND %s`, c.table, t.db.prefixIs(c.column, 2))
-		if err := t.QueryRow(q, orgID, tinkPrefix(oldID)).Scan(&n); err != nil {
-			return 0, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
-		}
-		remaining += n
+	if remaining, err = t.db.countUnder(t.ctx, txq{t}, op, orgID, oldID); err != nil {
+		return 0, err
 	}
 	if remaining > 0 && !force {
 		return remaining, &sotto.Error{Kind: sotto.KindConflict, Code: "key_in_use", Op: op,
@@ -291,16 +286,30 @@ func (t *Tx) RetireOrgKey(orgID string, oldID uint32, force bool) (remaining int
 // status`. Errors: KindInternal.
 func (db *DB) OrgKeyUse(ctx context.Context, orgID string, versions []crypt.KeyVersion) (map[uint32]int, error) {
 	out := map[uint32]int{}
-	cols := append([]sealedColumn{{"patient_keys", "patient_id", "wrapped", "keyset"}}, sealedColumns...)
 	for _, v := range versions {
-		for _, c := range cols {
-			var n int
-			q := fmt.Sprintf(`SELECT COUNT(*) FROM %s WHERE org_id = $1 AND %s`, c.table, db.prefixIs(c.column, 2))
-			if err := db.r.QueryRowContext(ctx, q, orgID, tinkPrefix(v.ID)).Scan(&n); err != nil {
-				return nil, &sotto.Error{Kind: sotto.KindInternal, Op: "store.OrgKeyUse", Err: err}
-			}
-			out[v.ID] += n
+		n, err := db.countUnder(ctx, db.r, "store.OrgKeyUse", orgID, v.ID)
+		if err != nil {
+			return nil, err
 		}
+		out[v.ID] = n
 	}
 	return out, nil
+}
+
+// patientKeysColumn is where the org key wraps patient data keys.
+var patientKeysColumn = sealedColumn{"patient_keys", "patient_id", "wrapped", "keyset"}
+
+// countUnder counts orgID's wrapped data keys and sealed cells made by
+// org key version keyID, through q.
+func (db *DB) countUnder(ctx context.Context, q querier, op, orgID string, keyID uint32) (int, error) {
+	total := 0
+	for _, c := range append([]sealedColumn{patientKeysColumn}, sealedColumns...) {
+		var n int
+		sq := fmt.Sprintf(`SELECT COUNT(*) FROM %s WHERE org_id = $1 AND %s`, c.table, db.prefixIs(c.column, 2))
+		if err := q.QueryRowContext(ctx, sq, orgID, tinkPrefix(keyID)).Scan(&n); err != nil {
+			return 0, &sotto.Error{Kind: sotto.KindInternal, Op: op, Err: err}
+		}
+		total += n
+	}
+	return total, nil
 }
